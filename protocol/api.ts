@@ -1,0 +1,147 @@
+/**
+ * The host API contract, written once: every method's parameters and result, every event.
+ *
+ * Both shells (Electron IPC and the browser server's WebSocket) carry the same messages:
+ *   request  { kind: 'call', id, method, params }
+ *   response { kind: 'result', id, ok: true, result } | { kind: 'result', id, ok: false, error }
+ *   event    { kind: 'event', event, payload }
+ * The receiving side validates every message with the schemas below.
+ */
+import { z } from 'zod';
+import { VmConfig, VmConfigDraft } from './vm-config.js';
+
+/** Run state of a VM as the host supervisor sees it. */
+export const VmRunState = z.enum(['stopped', 'starting', 'running', 'paused', 'stopping', 'crashed']);
+/** @see VmRunState */
+export type VmRunState = z.infer<typeof VmRunState>;
+
+/** A VM as listed: its configuration plus live state. */
+export const VmEntry = z.object({
+  config: VmConfig,
+  state: VmRunState,
+  /** Why the VM is in its state when that needs explaining (e.g. the crash reason). */
+  stateReason: z.string().optional(),
+});
+/** @see VmEntry */
+export type VmEntry = z.infer<typeof VmEntry>;
+
+/** A VM file in the data directory that could not be loaded. */
+export const LibraryError = z.object({ file: z.string(), error: z.string() });
+/** @see LibraryError */
+export type LibraryError = z.infer<typeof LibraryError>;
+
+/** Facts about the host that the UI needs (defaults, caps, backend availability). */
+export const HostInfo = z.object({
+  platform: z.string(),
+  cpus: z.number().int(),
+  memoryBytes: z.number(),
+  shell: z.enum(['electron', 'server']),
+  version: z.string(),
+});
+/** @see HostInfo */
+export type HostInfo = z.infer<typeof HostInfo>;
+
+const Empty = z.object({}).strict();
+const VmId = z.object({ id: z.string().min(1) }).strict();
+
+/** Every API method: parameter schema and result schema. */
+export const apiMethods = {
+  'host.info': { params: Empty, result: HostInfo },
+  'vm.list': { params: Empty, result: z.object({ vms: z.array(VmEntry), errors: z.array(LibraryError) }) },
+  'vm.get': { params: VmId, result: VmEntry },
+  'vm.create': { params: z.object({ draft: VmConfigDraft }).strict(), result: VmEntry },
+  'vm.update': { params: z.object({ id: z.string().min(1), config: VmConfig }).strict(), result: VmEntry },
+  'vm.delete': {
+    params: z.object({ id: z.string().min(1), deleteDrivePaths: z.array(z.string()).default([]) }).strict(),
+    result: z.object({ deletedFiles: z.array(z.string()) }),
+  },
+  'dialog.openFile': {
+    params: z.object({ title: z.string().optional(), extensions: z.array(z.string()).optional() }).strict(),
+    result: z.object({ path: z.string().nullable() }),
+  },
+} as const;
+
+/** Name of an API method. */
+export type ApiMethod = keyof typeof apiMethods;
+/** Parameters a caller passes to method M (before defaults are applied). */
+export type ApiParams<M extends ApiMethod> = z.input<(typeof apiMethods)[M]['params']>;
+/** Parameters a handler receives for method M (after validation and defaults). */
+export type ApiParsedParams<M extends ApiMethod> = z.output<(typeof apiMethods)[M]['params']>;
+/** Result of method M. */
+export type ApiResult<M extends ApiMethod> = z.output<(typeof apiMethods)[M]['result']>;
+
+/** Every event the host pushes to clients. */
+export const apiEvents = {
+  'vm.changed': VmEntry,
+  'vm.removed': z.object({ id: z.string() }),
+} as const;
+/** Name of an API event. */
+export type ApiEvent = keyof typeof apiEvents;
+/** Payload of event E. */
+export type ApiEventPayload<E extends ApiEvent> = z.output<(typeof apiEvents)[E]>;
+
+/** The host side implements one handler per method. */
+export type ApiHandlers = { [M in ApiMethod]: (params: ApiParsedParams<M>) => Promise<ApiResult<M>> };
+
+/** Error codes a call can fail with. */
+export const ApiErrorCode = z.enum(['bad-request', 'not-found', 'conflict', 'unsupported', 'internal']);
+/** @see ApiErrorCode */
+export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
+
+/** Wire message: a call. */
+export const CallMessage = z.object({
+  kind: z.literal('call'),
+  id: z.number().int().nonnegative(),
+  method: z.string(),
+  params: z.unknown(),
+}).strict();
+/** @see CallMessage */
+export type CallMessage = z.infer<typeof CallMessage>;
+
+/** Wire message: the answer to a call. */
+export const ResultMessage = z.discriminatedUnion('ok', [
+  z.object({ kind: z.literal('result'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }).strict(),
+  z.object({
+    kind: z.literal('result'), id: z.number().int(), ok: z.literal(false),
+    error: z.object({ code: ApiErrorCode, message: z.string() }),
+  }).strict(),
+]);
+/** @see ResultMessage */
+export type ResultMessage = z.infer<typeof ResultMessage>;
+
+/** Wire message: an event. */
+export const EventMessage = z.object({ kind: z.literal('event'), event: z.string(), payload: z.unknown() }).strict();
+/** @see EventMessage */
+export type EventMessage = z.infer<typeof EventMessage>;
+
+/** Any message from host to client. */
+export const HostToClientMessage = z.union([ResultMessage, EventMessage]);
+/** @see HostToClientMessage */
+export type HostToClientMessage = z.infer<typeof HostToClientMessage>;
+
+/** A typed error carried across the boundary. */
+export class ApiError extends Error {
+  /** @param code machine-readable category @param message human-readable, names the problem */
+  constructor(readonly code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** True if `name` is a known method. */
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(apiMethods, name);
+}
+
+/** True if `name` is a known event. */
+export function isApiEvent(name: string): name is ApiEvent {
+  return Object.prototype.hasOwnProperty.call(apiEvents, name);
+}
+
+/** The client interface both host clients (preload, WebSocket) implement for the renderer. */
+export interface HostClient {
+  /** Calls method M; rejects with ApiError on failure. Results are validated on receipt. */
+  call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
+  /** Subscribes to event E; returns the unsubscribe function. Payloads are validated on receipt. */
+  on<E extends ApiEvent>(event: E, listener: (payload: ApiEventPayload<E>) => void): () => void;
+}
