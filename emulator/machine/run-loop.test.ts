@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { CpuExit, type CpuBackend, type CpuRegs } from '../cpu/backend.js';
+import { VirtualClock } from '../time/clock.js';
+import type { HostTiming } from './host-timing.js';
+import { RunLoop } from './run-loop.js';
+
+/** A CPU that retires instructions and follows a script of exits. */
+class ScriptedCpu implements CpuBackend {
+  readonly kind = 'interp' as const;
+  instructionsRetired = 0;
+  lastError: string | undefined;
+  halted = false;
+  eflags = 0x202;
+  resets = 0;
+  /** Called before each run; may return an exit to take immediately. */
+  onRun: (cpu: ScriptedCpu, budget: number) => CpuExit | undefined = () => undefined;
+  run(budget: number): CpuExit {
+    const forced = this.onRun(this, budget);
+    if (forced !== undefined) return forced;
+    if (this.halted) return CpuExit.Halt;
+    this.instructionsRetired += budget;
+    return CpuExit.Yield;
+  }
+  kick(): void {}
+  nmi(): void {}
+  setA20(): void {}
+  reset(): void { this.instructionsRetired = 0; this.resets++; }
+  getRegs(): CpuRegs {
+    return { eax: 0, ecx: 0, edx: 0, ebx: 0, esp: 0, ebp: 0, esi: 0, edi: 0, eip: 0, eflags: this.eflags,
+      cs: 0, ds: 0, es: 0, fs: 0, gs: 0, ss: 0, cr0: 0, cr2: 0, cr3: 0, cr4: 0 };
+  }
+  setRegs(): void {}
+}
+
+function fakeTiming(): HostTiming & { t: number } {
+  const timing = {
+    t: 0,
+    nowMs: () => timing.t,
+    yield: async () => { timing.t += 1; await Promise.resolve(); },
+    sleep: async (ms: number) => { timing.t += ms; await Promise.resolve(); },
+    wake: () => {},
+  };
+  return timing;
+}
+
+describe('RunLoop (deterministic)', () => {
+  it('stops exactly at timer deadlines and jumps time while halted', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const fired: Array<{ ns: number; instr: number }> = [];
+    clock.at(1000, () => fired.push({ ns: clock.nowNs(), instr: cpu.instructionsRetired }));
+    clock.at(5_000_000, () => { fired.push({ ns: clock.nowNs(), instr: cpu.instructionsRetired }); cpu.halted = false; });
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, fakeTiming(), { deterministic: true, nsPerInstruction: 2, chunkInstructions: 1000 });
+    cpu.onRun = (c) => {
+      if (c.instructionsRetired >= 4000 && fired.length === 1 && !c.halted) { c.halted = true; return CpuExit.Halt; }
+      if (fired.length === 2 && c.instructionsRetired > 6000) { loop.stop({ kind: 'requested', detail: 'test' }); return CpuExit.Yield; }
+      return undefined;
+    };
+    const reason = await loop.run();
+    expect(reason).toEqual({ kind: 'requested', detail: 'test' });
+    // The first timer fired when exactly 500 instructions (1000 ns / 2 ns) had retired.
+    expect(fired[0]).toEqual({ ns: 1000, instr: 500 });
+    // The halt made time jump to the second deadline without executing more instructions.
+    expect(fired[1]!.ns).toBe(5_000_000);
+    expect(fired[1]!.instr).toBe(4500);
+  });
+
+  it('reports a CPU halted with interrupts off and no timers as halted forever', async () => {
+    const cpu = new ScriptedCpu();
+    cpu.halted = true;
+    cpu.eflags = 0x2;
+    const loop = new RunLoop({ cpu, clock: new VirtualClock(), reset: () => cpu.reset() }, fakeTiming(), { deterministic: true });
+    expect(await loop.run()).toEqual({ kind: 'halted-forever' });
+  });
+
+  it('resets the machine on a reset exit and keeps counting instructions', async () => {
+    const cpu = new ScriptedCpu();
+    let machineResets = 0;
+    const loop = new RunLoop({ cpu, clock: new VirtualClock(), reset: () => { machineResets++; cpu.reset(); } }, fakeTiming(), { deterministic: true, chunkInstructions: 100 });
+    let runs = 0;
+    cpu.onRun = () => {
+      runs++;
+      if (runs === 3) return CpuExit.Reset;
+      if (runs === 6) return CpuExit.Shutdown;
+      return undefined;
+    };
+    expect(await loop.run()).toEqual({ kind: 'power-off' });
+    expect(machineResets).toBe(1);
+    expect(loop.instructions).toBe(400);
+  });
+
+  it('turns a backend error into an error stop with the message', async () => {
+    const cpu = new ScriptedCpu();
+    cpu.onRun = (c) => { c.lastError = 'KVM_EXIT_FAIL_ENTRY: hardware entry failure 0x80000021'; return CpuExit.Error; };
+    const loop = new RunLoop({ cpu, clock: new VirtualClock(), reset: () => cpu.reset() }, fakeTiming(), { deterministic: false });
+    expect(await loop.run()).toEqual({ kind: 'error', message: 'KVM_EXIT_FAIL_ENTRY: hardware entry failure 0x80000021' });
+  });
+
+  it('pauses and resumes without executing while paused', async () => {
+    const cpu = new ScriptedCpu();
+    const states: string[] = [];
+    const loop = new RunLoop({ cpu, clock: new VirtualClock(), reset: () => cpu.reset() }, fakeTiming(), { deterministic: true, chunkInstructions: 10, onState: (s) => states.push(s) });
+    let runs = 0;
+    let atPause = -1;
+    cpu.onRun = (c) => {
+      runs++;
+      if (runs === 2) {
+        loop.pause();
+        atPause = c.instructionsRetired;
+        setTimeout(() => {
+          expect(c.instructionsRetired).toBe(atPause + 10);
+          loop.resume();
+        }, 5);
+      }
+      if (runs === 4) loop.stop({ kind: 'requested', detail: 'done' });
+      return undefined;
+    };
+    await loop.run();
+    expect(states).toEqual(['running', 'paused', 'running', 'stopped']);
+  });
+});

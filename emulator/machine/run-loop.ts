@@ -1,0 +1,222 @@
+/**
+ * The machine's run loop: an explicit state machine (running | paused | stopped) in the
+ * manner of Firecracker's vCPU loop, driving one CPU backend in bounded slices so the
+ * host thread keeps answering messages and completing I/O between slices.
+ *
+ * Virtual time:
+ * - real-time mode: virtual time follows host time while running (pauses excluded);
+ *   a halted CPU sleeps until the next timer deadline or an external wake-up.
+ * - deterministic mode: virtual time advances by `nsPerInstruction` per retired
+ *   instruction, and jumps to the next timer deadline while the CPU is halted, so a
+ *   run is reproducible (same instruction stream, same interrupts) whatever the host load.
+ */
+import { CpuExit, type CpuBackend } from '../cpu/backend.js';
+import type { VirtualClock } from '../time/clock.js';
+import type { HostTiming } from './host-timing.js';
+
+/** Run state of the loop. */
+export type RunState = 'running' | 'paused' | 'stopped';
+
+/** Why the loop stopped. */
+export type StopReason =
+  | { kind: 'debug-exit'; code: number }
+  | { kind: 'power-off' }
+  | { kind: 'requested'; detail: string }
+  | { kind: 'halted-forever' }
+  | { kind: 'error'; message: string };
+
+/** What the loop drives. */
+export interface RunTarget {
+  readonly cpu: CpuBackend;
+  readonly clock: VirtualClock;
+  /** Resets the whole machine (devices and CPU) after a reset request or triple fault. */
+  reset(): void;
+}
+
+/** Loop tuning. */
+export interface RunLoopOptions {
+  deterministic: boolean;
+  /** Virtual nanoseconds per instruction in deterministic mode (default 1). */
+  nsPerInstruction?: number;
+  /** Longest stretch of guest execution between host yields, in host ms (default 8). */
+  sliceMs?: number;
+  /** Instructions per `cpu.run` call (default 50 000). */
+  chunkInstructions?: number;
+  /** Called on every state change. */
+  onState?: (state: RunState) => void;
+}
+
+/** Drives a machine until it stops. One loop per machine. */
+export class RunLoop {
+  private state: RunState = 'paused';
+  private stopReason: StopReason | undefined;
+  private resumeWaiter: (() => void) | undefined;
+  private readonly nsPerInstr: number;
+  private readonly sliceMs: number;
+  private readonly chunk: number;
+  /** Virtual ns at the last reference point, and the reference itself. */
+  private baseNs = 0;
+  private baseInstr = 0;
+  private baseHostMs = 0;
+  /** Guest instructions executed under this loop (survives CPU resets). */
+  private instrBeforeReset = 0;
+
+  constructor(
+    private readonly target: RunTarget,
+    private readonly timing: HostTiming,
+    private readonly opts: RunLoopOptions,
+  ) {
+    this.nsPerInstr = opts.nsPerInstruction ?? 1;
+    this.sliceMs = opts.sliceMs ?? 8;
+    this.chunk = opts.chunkInstructions ?? 50_000;
+  }
+
+  /** Current state. */
+  get runState(): RunState {
+    return this.state;
+  }
+
+  /** Instructions executed since the loop started, across resets. */
+  get instructions(): number {
+    return this.instrBeforeReset + this.target.cpu.instructionsRetired;
+  }
+
+  /** Runs until stopped; resolves with the reason. */
+  async run(): Promise<StopReason> {
+    this.setState('running');
+    this.rebase();
+    while (this.state !== 'stopped') {
+      if (this.state === 'paused') {
+        await new Promise<void>((resolve) => { this.resumeWaiter = resolve; });
+        this.rebase();
+        continue;
+      }
+      const halted = this.slice();
+      if (this.state !== 'running') continue;
+      if (halted) await this.waitWhileHalted();
+      else await this.timing.yield();
+    }
+    return this.stopReason ?? { kind: 'requested', detail: 'stopped' };
+  }
+
+  /** Pauses at the next slice boundary. */
+  pause(): void {
+    if (this.state === 'running') {
+      this.setState('paused');
+      this.target.cpu.kick();
+    }
+  }
+
+  /** Resumes a paused loop. */
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.setState('running');
+    const w = this.resumeWaiter;
+    this.resumeWaiter = undefined;
+    w?.();
+  }
+
+  /** Stops the loop for good (first reason wins). */
+  stop(reason: StopReason): void {
+    if (this.state === 'stopped') return;
+    this.stopReason ??= reason;
+    this.setState('stopped');
+    this.target.cpu.kick();
+    this.timing.wake();
+    const w = this.resumeWaiter;
+    this.resumeWaiter = undefined;
+    w?.();
+  }
+
+  /** Wakes a halted CPU's sleep early (a device raised an interrupt from host I/O). */
+  wake(): void {
+    this.timing.wake();
+  }
+
+  /** Runs guest code for about `sliceMs`. Returns true if the CPU is halted. */
+  private slice(): boolean {
+    const { cpu } = this.target;
+    const start = this.timing.nowMs();
+    for (;;) {
+      let budget = this.chunk;
+      if (this.opts.deterministic) {
+        // Stop exactly at the next timer deadline so interrupts land on the same instruction every run.
+        const next = this.target.clock.nextDeadlineNs();
+        if (Number.isFinite(next)) {
+          const until = Math.ceil((next - this.virtualNow()) / this.nsPerInstr);
+          budget = Math.max(1, Math.min(budget, until));
+        }
+      }
+      const exit = cpu.run(budget);
+      this.advanceClock();
+      if (this.state !== 'running') return false;
+      switch (exit) {
+        case CpuExit.Halt:
+          return true;
+        case CpuExit.Reset:
+          this.instrBeforeReset += cpu.instructionsRetired;
+          this.target.reset();
+          this.rebase();
+          break;
+        case CpuExit.Shutdown:
+          this.stop({ kind: 'power-off' });
+          return false;
+        case CpuExit.Error:
+          this.stop({ kind: 'error', message: cpu.lastError ?? 'CPU backend error' });
+          return false;
+        default:
+          break;
+      }
+      if (this.timing.nowMs() - start >= this.sliceMs) return false;
+    }
+  }
+
+  /** The CPU waits for an interrupt: let time pass until the next timer or a wake-up. */
+  private async waitWhileHalted(): Promise<void> {
+    const next = this.target.clock.nextDeadlineNs();
+    const interruptsEnabled = (this.target.cpu.getRegs().eflags & 0x200) !== 0;
+    if (this.opts.deterministic) {
+      if (!Number.isFinite(next)) {
+        if (!interruptsEnabled) { this.stop({ kind: 'halted-forever' }); return; }
+        // Nothing scheduled: only host I/O can wake it. Give the host a moment.
+        await this.timing.sleep(5);
+        return;
+      }
+      // Jump virtual time to the deadline: no host time passes in deterministic mode.
+      this.baseNs = Math.max(this.virtualNow(), next);
+      this.baseInstr = this.target.cpu.instructionsRetired;
+      this.target.clock.advanceTo(this.baseNs);
+      await this.timing.yield();
+      return;
+    }
+    if (!Number.isFinite(next) && !interruptsEnabled) { this.stop({ kind: 'halted-forever' }); return; }
+    const waitMs = Number.isFinite(next) ? (next - this.target.clock.nowNs()) / 1e6 : 50;
+    if (waitMs > 0.05) await this.timing.sleep(Math.min(waitMs, 50));
+    else await this.timing.yield();
+    this.advanceClock();
+  }
+
+  private virtualNow(): number {
+    if (this.opts.deterministic) {
+      return this.baseNs + (this.target.cpu.instructionsRetired - this.baseInstr) * this.nsPerInstr;
+    }
+    return this.baseNs + (this.timing.nowMs() - this.baseHostMs) * 1e6;
+  }
+
+  private advanceClock(): void {
+    const now = this.virtualNow();
+    if (now > this.target.clock.nowNs()) this.target.clock.advanceTo(now);
+  }
+
+  /** Re-anchors the time base (after a pause, at start, after a CPU reset). */
+  private rebase(): void {
+    this.baseNs = this.target.clock.nowNs();
+    this.baseInstr = this.target.cpu.instructionsRetired;
+    this.baseHostMs = this.timing.nowMs();
+  }
+
+  private setState(s: RunState): void {
+    this.state = s;
+    this.opts.onState?.(s);
+  }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what Vireo needs on a Debian/Ubuntu machine: the Debian packages the emulator
+# and the tests use (firmware, QEMU as a test oracle, Chromium for UI tests, image tools),
+# then the npm dependencies. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  seabios ovmf                          # firmware the emulator boots (never committed)
+  chromium                              # end-to-end UI tests (playwright-core drives it)
+  qemu-system-x86 qemu-utils            # oracles: CPU differential tests, qemu-img checks
+  nasm                                  # assembles CPU test guests
+  xorriso isolinux syslinux-common      # builds bootable test ISOs
+  busybox-static                        # test guest userland
+  acpica-tools                          # iasl -d checks our ACPI tables
+)
+
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+else
+  echo "setup: not a Debian-based system; install the equivalents of: ${PACKAGES[*]}" >&2
+fi
+
+# Electron's binary is fetched by its own install script, which npm does not run here
+# (package.json "allowScripts"). `npm start` fetches it on first use where the network allows.
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+  :
+else
+  npm ci --no-audit --no-fund
+fi
