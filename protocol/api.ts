@@ -53,7 +53,11 @@ export const apiMethods = {
   'vm.update': { params: z.object({ id: z.string().min(1), config: VmConfig }).strict(), result: VmEntry },
   'vm.delete': {
     params: z.object({ id: z.string().min(1), deleteDrivePaths: z.array(z.string()).default([]) }).strict(),
-    result: z.object({ deletedFiles: z.array(z.string()) }),
+    result: z.object({
+      deletedFiles: z.array(z.string()),
+      /** Listed drive images that could not be deleted (the VM itself is gone). */
+      failedFiles: z.array(z.object({ file: z.string(), error: z.string() })).optional(),
+    }),
   },
   'dialog.openFile': {
     params: z.object({ title: z.string().optional(), extensions: z.array(z.string()).optional() }).strict(),
@@ -144,4 +148,19 @@ export interface HostClient {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<M>>;
   /** Subscribes to event E; returns the unsubscribe function. Payloads are validated on receipt. */
   on<E extends ApiEvent>(event: E, listener: (payload: ApiEventPayload<E>) => void): () => void;
+}
+
+/** IPC channel names of the Electron shell; the preload allows these and nothing else. */
+export const IPC_CHANNELS = { call: 'vireo:call', event: 'vireo:event' } as const;
+
+/**
+ * The object the Electron preload exposes as `window.vireo`. Deliberately untyped at the
+ * boundary: `call` resolves to a raw ResultMessage and listeners receive raw EventMessages,
+ * which the renderer validates with the schemas above.
+ */
+export interface VireoBridge {
+  /** Sends a call message; resolves to the host's answer (a ResultMessage, unvalidated). */
+  call(method: string, params: unknown): Promise<unknown>;
+  /** Subscribes to host events (EventMessages, unvalidated); returns the unsubscribe function. */
+  onEvent(listener: (message: unknown) => void): () => void;
 }

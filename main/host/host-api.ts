@@ -1,0 +1,164 @@
+/**
+ * The host API over the VM library: one handler per method of protocol/api.ts, a
+ * transport-independent dispatcher (`handleMessage`) and an event fan-out. Both shells
+ * (Electron IPC, the browser server's WebSocket) hand every incoming message to
+ * `handleMessage` and forward every event from `onEvent`.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import {
+  ApiError, CallMessage, apiEvents, apiMethods, describeZodError, isApiMethod,
+  type ApiEvent, type ApiEventPayload, type ApiHandlers, type ApiMethod, type EventMessage,
+  type HostInfo, type ResultMessage, type VmConfig, type VmEntry,
+} from '../../protocol/index.js';
+import type { VmLibrary } from './vm-library.js';
+
+/** A native file picker (the Electron shell provides one; the server shell has none). */
+export interface DialogProvider {
+  /** Shows an open-file dialog; resolves to the chosen path or null if cancelled. */
+  openFile(options: { title?: string; extensions?: string[] }): Promise<string | null>;
+}
+
+/** Options for {@link createHostApi}. */
+export interface HostApiOptions {
+  /** The VM library the API serves. */
+  library: VmLibrary;
+  /** Which shell hosts the API (reported by host.info). */
+  shell: HostInfo['shell'];
+  /** Vireo's version (reported by host.info). */
+  version: string;
+  /** Native dialogs; without one, dialog.* methods fail with 'unsupported'. */
+  dialog?: DialogProvider;
+}
+
+/** The host API: handlers, the dispatcher and the event stream. */
+export interface HostApi {
+  /** One handler per method; params are already validated. */
+  readonly handlers: ApiHandlers;
+  /**
+   * Validates an untrusted call message and its params, runs the handler and returns the
+   * answer. Never throws: every failure becomes an `ok: false` result naming the problem.
+   */
+  handleMessage(raw: unknown): Promise<ResultMessage>;
+  /** Subscribes to every event the host emits (already shaped as wire messages). */
+  onEvent(listener: (message: EventMessage) => void): () => void;
+  /** Detaches from the library; listeners hear nothing afterwards. */
+  dispose(): void;
+}
+
+function entryOf(config: VmConfig): VmEntry {
+  return { config, state: 'stopped' };
+}
+
+/** Prefixes every issue path of a zod error with `prefix` ("params.draft.name: ..."). */
+function describeWithPrefix(err: z.ZodError, prefix: string): string {
+  return err.issues
+    .map((i) => `${[prefix, ...i.path.map(String)].join('.')}: ${i.message}`)
+    .join('; ');
+}
+
+/** Creates the host API over `options.library`. */
+export function createHostApi(options: HostApiOptions): HostApi {
+  const { library } = options;
+  const listeners = new Set<(message: EventMessage) => void>();
+
+  function emit<E extends ApiEvent>(event: E, payload: ApiEventPayload<E>): void {
+    const checked = apiEvents[event].safeParse(payload);
+    if (!checked.success) {
+      // A host bug: never send an event the clients would reject.
+      console.error(`vireo: refusing to emit invalid ${event} event: ${describeZodError(checked.error)}`);
+      return;
+    }
+    const message: EventMessage = { kind: 'event', event, payload: checked.data };
+    for (const l of [...listeners]) {
+      try {
+        l(message);
+      } catch (err) {
+        console.error(`vireo: event listener failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  const unsubscribeLibrary = library.on((change) => {
+    if (change.kind === 'changed') emit('vm.changed', entryOf(change.config));
+    else emit('vm.removed', { id: change.id });
+  });
+
+  const handlers: ApiHandlers = {
+    'host.info': async () => ({
+      platform: process.platform,
+      cpus: os.cpus().length,
+      memoryBytes: os.totalmem(),
+      shell: options.shell,
+      version: options.version,
+    }),
+    'vm.list': async () => {
+      const { vms, errors } = library.list();
+      return { vms: vms.map(entryOf), errors };
+    },
+    'vm.get': async ({ id }) => entryOf(library.get(id)),
+    'vm.create': async ({ draft }) => entryOf(await library.create(draft)),
+    'vm.update': async ({ id, config }) => entryOf(await library.update(id, config)),
+    'vm.delete': async ({ id, deleteDrivePaths }) => {
+      const outcome = await library.delete(id, deleteDrivePaths);
+      return outcome.failedFiles.length > 0 ? outcome : { deletedFiles: outcome.deletedFiles };
+    },
+    'dialog.openFile': async (params) => {
+      if (!options.dialog) {
+        throw new ApiError('unsupported',
+          'dialog.openFile: native file dialogs are only available in the desktop app; type the path instead');
+      }
+      return { path: await options.dialog.openFile(params) };
+    },
+  };
+
+  async function dispatch<M extends ApiMethod>(method: M, rawParams: unknown): Promise<unknown> {
+    const spec = apiMethods[method];
+    const params = spec.params.safeParse(rawParams ?? {});
+    if (!params.success) throw new ApiError('bad-request', describeWithPrefix(params.error, 'params'));
+    const handler = handlers[method] as (p: unknown) => Promise<unknown>;
+    const result = await handler(params.data);
+    const checked = spec.result.safeParse(result);
+    if (!checked.success) {
+      throw new ApiError('internal', `${method}: the host produced an invalid result (${describeZodError(checked.error)})`);
+    }
+    return checked.data;
+  }
+
+  async function handleMessage(raw: unknown): Promise<ResultMessage> {
+    const rawId = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['id'] : undefined;
+    const fallbackId = typeof rawId === 'number' && Number.isInteger(rawId) ? rawId : -1;
+    const call = CallMessage.safeParse(raw);
+    if (!call.success) {
+      return fail(fallbackId, 'bad-request', `invalid call message: ${describeWithPrefix(call.error, 'message')}`);
+    }
+    const { id, method, params } = call.data;
+    if (!isApiMethod(method)) {
+      return fail(id, 'bad-request', `method: unknown method "${method}"; known: ${Object.keys(apiMethods).join(', ')}`);
+    }
+    try {
+      return { kind: 'result', id, ok: true, result: await dispatch(method, params) };
+    } catch (err) {
+      if (err instanceof ApiError) return fail(id, err.code, err.message);
+      const message = err instanceof Error ? err.message : String(err);
+      return fail(id, 'internal', `${method}: ${message}`);
+    }
+  }
+
+  return {
+    handlers,
+    handleMessage,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    dispose() {
+      unsubscribeLibrary();
+      listeners.clear();
+    },
+  };
+}
+
+function fail(id: number, code: ApiError['code'], message: string): ResultMessage {
+  return { kind: 'result', id, ok: false, error: { code, message } };
+}
