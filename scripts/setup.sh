@@ -11,20 +11,31 @@ PACKAGES=(
   qemu-system-x86 qemu-utils            # oracles: CPU differential tests, qemu-img checks
   nasm                                  # assembles CPU test guests
   xorriso isolinux syslinux-common      # builds bootable test ISOs
-  busybox-static                        # test guest userland
   acpica-tools                          # iasl -d checks our ACPI tables
+  cpio                                  # packs test initramfs images
 )
+# The 32-bit Linux test guest (i386 kernel + busybox) is fetched with `apt-get download`
+# at test time; that needs the i386 architecture in apt's lists.
 
 if command -v dpkg-query >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  need_update=0
+  if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    echo "setup: enabling the i386 architecture in apt (for the 32-bit test guest)"
+    $SUDO dpkg --add-architecture i386
+    need_update=1
+  fi
   missing=()
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
+  if [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ]; then
+    # A mirror mid-sync can fail one index; the others still update, so go on.
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq || echo "setup: apt-get update reported errors; continuing with the lists it has"
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     echo "setup: installing Debian packages: ${missing[*]}"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
 else
