@@ -110,7 +110,7 @@ describe('x87 loads and stores', () => {
     const bcd = [0x21, 0x43, 0x65, 0x87, 0x09, 0, 0, 0, 0x99, 0x80];
     bcd.forEach((b, i) => h.writeU8(A + i, b));
     x87Execute(s, h, 0xdf, memOp(4, A));
-    expect(s.st[s.top]).toBe(-990000000987654321);
+    expect(s.st[s.top]).toBe(Number(-990000000987654321n));
     x87Execute(s, h, 0xdf, memOp(6, B));
     expect(Array.from(h.mem.subarray(B, B + 10))).toEqual(bcd);
   });
