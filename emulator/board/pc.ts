@@ -1,0 +1,318 @@
+/**
+ * The "pc" board: QEMU's i440FX + PIIX machine, the hardware SeaBIOS, Linux and Windows
+ * know. This file alone decides which device sits at which port, MMIO range, IRQ line and
+ * PCI slot (ARCHITECTURE principle 1); devices only ever see offsets.
+ *
+ * Layout (as QEMU pc):
+ *   RAM            0 .. below-4G size (and from 4 GiB, not mapped yet: 32-bit guests only)
+ *   VGA window     0xA0000-0xBFFFF (MMIO, over RAM)
+ *   PAM shadows    0xC0000-0xFFFFF: RAM aliases switched by the i440FX PAM registers;
+ *                  underneath, the last 128 KiB of the BIOS ("isa-bios") at 0xE0000
+ *   BIOS ROM       4 GiB - size .. 4 GiB
+ *   PCI BARs       wherever the firmware puts them (VGA LFB, VGA MMIO)
+ *   Ports          PIC 0x20/0xA0/0x4D0, PIT 0x40, port 0x61, i8042 0x60/0x64, RTC 0x70,
+ *                  POST 0x80, port 0x92, APM 0xB2, COM1 0x3F8, VGA 0x3B0-0x3DF,
+ *                  DISPI 0x1CE, fw_cfg 0x510/0x514, PCI 0xCF8/0xCF9/0xCFC, debugcon 0xE9
+ *                  and 0x402, isa-debug-exit 0xF4, PM block where the guest maps it
+ *   IRQs           PIT 0, keyboard 1, COM1 4, RTC 8, SCI 9, mouse 12, PCI INTx via PIRQA-D
+ *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
+ *
+ * Leaves out for now: IDE (01.1), IOAPIC/LAPIC/HPET (added with the platform work), RAM
+ * above 4 GiB, SMM.
+ */
+import type { Device, IoHandler, IrqLine } from '../devices/device.js';
+import { irqLine } from '../devices/device.js';
+import type { VmOps } from '../cpu/backend.js';
+import { GuestMemory, PAGE_SIZE } from '../memory/guest-memory.js';
+import { PhysMap } from '../memory/phys-map.js';
+import { PioBus } from '../memory/pio-bus.js';
+import { AddressSpace, type MemoryRegion } from '../memory/address-space.js';
+import type { VirtualClock } from '../time/clock.js';
+import { I8259 } from '../devices/i8259/i8259.js';
+import { I8254 } from '../devices/i8254/i8254.js';
+import { Port61 } from '../devices/i8254/port61.js';
+import { Port92 } from '../devices/system-control/port92.js';
+import { DebugCon } from '../devices/debug/debugcon.js';
+import { IsaDebugExit } from '../devices/debug/isa-debug-exit.js';
+import { PostPort } from '../devices/debug/post-port.js';
+import { PciBus } from '../devices/pci/pci-bus.js';
+import { PciHost } from '../devices/pci/pci-host.js';
+import { I440fx, PAM_REGIONS } from '../devices/pci/i440fx.js';
+import { Piix3, piix3SlotToPirq } from '../devices/pci/piix3.js';
+import { Piix4Pm } from '../devices/pci/piix4-pm.js';
+import { PciFunction, PCI_ROM_SLOT, type PciBarKind } from '../devices/pci/pci-function.js';
+import { Apm } from '../devices/apm/apm.js';
+import { FwCfg } from '../devices/fw-cfg/fw-cfg.js';
+import { addPcFwCfgItems, encodeBootOrder } from '../devices/fw-cfg/fw-cfg-items.js';
+import { StdVga } from '../devices/vga/vga.js';
+import { VGA_IO_BASE, VGA_IO_LENGTH, VGA_LEGACY_GPA, VGA_LEGACY_LENGTH, DISPI_IO_BASE } from '../devices/vga/vga-constants.js';
+import { encodeE820, firmwareE820, pcRamLayout } from '../firmware/e820.js';
+
+/** What the board needs from its machine. */
+export interface PcBoardOptions {
+  memoryBytes: number;
+  /** The system BIOS image (e.g. SeaBIOS bios-256k.bin): 64 KiB to 16 MiB, a multiple of 64 KiB. */
+  bios: Uint8Array;
+  /** The VGA option ROM (vgabios-stdvga.bin), handed to the firmware through fw_cfg. */
+  vgaBios: Uint8Array | null;
+  clock: VirtualClock;
+  /** Boot order for the firmware: OpenFirmware device paths, first tried first. */
+  bootOrder?: readonly string[];
+  /** Bytes the guest writes to the debug console ports (0xe9, 0x402). */
+  debugconOut?: (bytes: Uint8Array) => void;
+  /** Guest wrote to isa-debug-exit: stop with this exit code. */
+  onDebugExit: (code: number) => void;
+  /** Guest powered off (ACPI S5). */
+  onPowerOff: () => void;
+  /** Guest asked for a system reset (port 0x92, 0xCF9, keyboard controller). */
+  onResetRequest: () => void;
+  /** The A20 gate changed (port 0x92 / keyboard controller output port). */
+  setA20: (enabled: boolean) => void;
+  /** INTR towards the CPU changed. */
+  onIntr: (level: boolean) => void;
+  /** Logger for guest misbehaviour (rate-limited by the caller). */
+  log?: (message: string) => void;
+}
+
+/** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
+const ISA_BIOS_BYTES = 128 * 1024;
+const FOUR_GIB = 0x1_0000_0000;
+
+/** The assembled board: memory, buses and devices of one machine. */
+export class PcBoard {
+  readonly mem: GuestMemory;
+  readonly physMap = new PhysMap();
+  readonly addressSpace: AddressSpace;
+  readonly pio = new PioBus();
+  readonly pic: I8259;
+  readonly pit: I8254;
+  readonly port61: Port61;
+  readonly port92: Port92;
+  readonly postPort = new PostPort();
+  readonly pciBus: PciBus;
+  readonly pciHost: PciHost;
+  readonly i440fx: I440fx;
+  readonly piix3: Piix3;
+  readonly pm: Piix4Pm;
+  readonly apm: Apm;
+  readonly fwCfg: FwCfg;
+  readonly vga: StdVga;
+  readonly vgaPci: PciFunction;
+  /** Every device, in reset order. */
+  readonly devices: Device[] = [];
+  /** The VmOps the CPU backend calls for port I/O and MMIO. */
+  readonly vmOps: VmOps;
+  private readonly isaLevels = new Uint8Array(16);
+  private readonly pamAliases: MemoryRegion[] = [];
+  private readonly barRegions = new Map<string, MemoryRegion>();
+  private pmIoBase: number | null = null;
+
+  constructor(private readonly opts: PcBoardOptions) {
+    const { bios, clock } = opts;
+    if (bios.length < 0x10000 || bios.length % 0x10000 !== 0 || bios.length > 16 * 1024 * 1024) {
+      throw new Error(`BIOS image must be a multiple of 64 KiB between 64 KiB and 16 MiB (got ${bios.length} bytes)`);
+    }
+    const layout = pcRamLayout(opts.memoryBytes);
+    if (layout.above4gBytes > 0) throw new Error(`--memory: at most ${layout.below4gBytes} bytes are supported below 4 GiB for now`);
+    const vramBytes = 16 * 1024 * 1024;
+    this.mem = new GuestMemory(opts.memoryBytes, pageAlign(bios.length) + vramBytes + PAGE_SIZE);
+    const biosBlock = this.mem.allocate('bios', bios.length);
+    this.mem.u8.set(bios, biosBlock.offset);
+
+    // ----- memory map -----
+    this.addressSpace = new AddressSpace({ physMap: this.physMap, memory: this.mem, log: opts.log });
+    const as = this.addressSpace;
+    const ramBlock = this.mem.block('ram')!;
+    const ram = as.ram('pc.ram', ramBlock, 0, opts.memoryBytes);
+    const biosRom = as.rom('pc.bios', biosBlock, 0, bios.length);
+    as.transaction(() => {
+      as.root.addSubregion(ram, 0);
+      as.root.addSubregion(biosRom, FOUR_GIB - bios.length);
+      const isaBios = as.alias('isa-bios', biosRom, bios.length - ISA_BIOS_BYTES, ISA_BIOS_BYTES);
+      isaBios.setReadonly(true);
+      as.root.addSubregion(isaBios, 0x100000 - ISA_BIOS_BYTES, { priority: 1 });
+      for (const r of PAM_REGIONS) {
+        const alias = as.alias(`pam-ram-${r.index}`, ram, r.gpa, r.sizeBytes);
+        alias.setEnabled(false);
+        as.root.addSubregion(alias, r.gpa, { priority: 2 });
+        this.pamAliases[r.index] = alias;
+      }
+    });
+
+    // ----- interrupt controllers -----
+    this.pic = new I8259({ onIntr: opts.onIntr, log: opts.log });
+    this.register(0x20, 2, 'i8259-master', this.pic.masterIo);
+    this.register(0xa0, 2, 'i8259-slave', this.pic.slaveIo);
+    this.register(0x4d0, 2, 'elcr', this.pic.elcrIo);
+    this.devices.push(this.pic);
+
+    // ----- timers -----
+    this.pit = new I8254({ irq: this.isaIrq(0), clock, scheduler: clock });
+    this.register(0x40, 4, 'i8254', this.pit.io);
+    this.port61 = new Port61({ pit: this.pit, clock });
+    this.register(0x61, 1, 'port61', this.port61.io);
+    this.devices.push(this.pit, this.port61);
+
+    // ----- system control, debug -----
+    this.port92 = new Port92({ setA20: opts.setA20, reset: opts.onResetRequest });
+    this.register(0x92, 1, 'port92', this.port92.io);
+    this.register(0x80, 1, 'post', this.postPort.io);
+    const debugSink = (byte: number): void => opts.debugconOut?.(Uint8Array.of(byte));
+    const debugcon = new DebugCon({ sink: debugSink, id: 'debugcon-e9' });
+    const biosDebug = new DebugCon({ sink: debugSink, id: 'debugcon-402' });
+    this.register(0xe9, 1, 'debugcon', debugcon.io);
+    this.register(0x402, 1, 'debugcon-402', biosDebug.io);
+    const debugExit = new IsaDebugExit({ exit: opts.onDebugExit });
+    this.register(0xf4, 1, 'isa-debug-exit', debugExit.io);
+    this.devices.push(this.port92, this.postPort, debugcon, biosDebug, debugExit);
+
+    // ----- PCI -----
+    this.pciBus = new PciBus({
+      mapIntx: piix3SlotToPirq,
+      onPirqLevel: (pirq, level) => this.piix3.setPirqLevel(pirq, level),
+    });
+    this.i440fx = new I440fx({
+      ramSizeBytes: opts.memoryBytes,
+      onPamChange: (index, readFromRam, writeToRam) => this.setPam(index, readFromRam, writeToRam),
+      log: opts.log,
+    });
+    this.piix3 = new Piix3({
+      setIsaIrq: (irq, level) => this.setIsaIrq(irq, level),
+      onResetRequest: () => opts.onResetRequest(),
+      log: opts.log,
+    });
+    this.pm = new Piix4Pm({
+      clock, scheduler: clock,
+      sci: this.isaIrq(9),
+      onPmIoChange: (base) => this.movePmIo(base),
+      onPowerOff: opts.onPowerOff,
+      log: opts.log,
+    });
+    this.pciHost = new PciHost(this.pciBus, { resetControl: this.piix3.resetControl, log: opts.log });
+    // CONFIG_ADDRESS is a dword port; the PciHost hands byte accesses at 0xCF9 to the PIIX3 RCR.
+    this.register(0xcf8, 4, 'pci-config-address', this.pciHost.addressPort);
+    this.register(0xcfc, 4, 'pci-config-data', this.pciHost.dataPort);
+    this.pciBus.add(0, 0, this.i440fx);
+    this.pciBus.add(1, 0, this.piix3);
+    this.pciBus.add(1, 3, this.pm);
+    this.piix3.setMultiFunction(true);
+    this.apm = new Apm({ onControlWrite: (v) => this.pm.apmCommand(v) });
+    this.register(0xb2, 2, 'apm', this.apm.io);
+    this.devices.push(this.pciHost, this.i440fx, this.piix3, this.pm, this.apm);
+
+    // ----- VGA (QEMU stdvga: PCI 1234:1111, BAR0 = LFB, BAR2 = MMIO registers) -----
+    this.vga = new StdVga({ memory: this.mem, clock, vramBytes });
+    this.register(VGA_IO_BASE, VGA_IO_LENGTH, 'vga', this.vga.ioPorts);
+    this.register(DISPI_IO_BASE, 2, 'bochs-dispi', this.vga.dispiPorts);
+    as.root.addSubregion(as.mmio('vga-lowmem', VGA_LEGACY_LENGTH, this.vga.legacyWindow), VGA_LEGACY_GPA, { priority: 1 });
+    this.vgaPci = new PciFunction({
+      id: 'vga-pci', vendorId: 0x1234, deviceId: 0x1111, revision: 0x02, classCode: 0x030000,
+      bars: [{ kind: 'mem32', sizeBytes: vramBytes, prefetchable: true }, null, { kind: 'mem32', sizeBytes: 0x1000 }],
+      onBarChange: (bar, kind, address, size) => this.moveBar('vga', bar, kind, address, size),
+      log: opts.log,
+    });
+    this.pciBus.add(2, 0, this.vgaPci);
+    this.devices.push(this.vga, this.vgaPci);
+
+    // ----- fw_cfg -----
+    this.fwCfg = new FwCfg({
+      dma: {
+        read: (gpa, dest) => this.dmaRead(gpa, dest),
+        write: (gpa, src) => this.dmaWrite(gpa, src),
+      },
+      log: opts.log,
+    });
+    this.register(0x510, 2, 'fw-cfg', this.fwCfg.ioPort);
+    this.register(0x514, 8, 'fw-cfg-dma', this.fwCfg.dmaPort);
+    this.setupFwCfg(layout.below4gBytes);
+    this.devices.push(this.fwCfg);
+
+    const pio = this.pio;
+    const space = this.addressSpace;
+    this.vmOps = {
+      pioRead: (port, size) => pio.read(port, size),
+      pioWrite: (port, size, value) => pio.write(port, size, value),
+      mmioRead: (gpa, size) => space.mmioRead(gpa, size),
+      mmioWrite: (gpa, size, value) => space.mmioWrite(gpa, size, value),
+    };
+  }
+
+  /** The IRQ line of ISA interrupt `n` (to the PIC; later also the IOAPIC). */
+  isaIrq(n: number): IrqLine {
+    return irqLine((level) => this.setIsaIrq(n, level));
+  }
+
+  /** Resets every device (power-on or hard reset) and the memory map's PAM state. */
+  reset(): void {
+    for (const d of this.devices) d.reset('hard');
+    this.isaLevels.fill(0);
+  }
+
+  private setIsaIrq(n: number, level: boolean): void {
+    this.isaLevels[n] = level ? 1 : 0;
+    this.pic.setIrq(n, level);
+  }
+
+  private register(base: number, length: number, name: string, handler: IoHandler): void {
+    this.pio.register(base, length, name, handler);
+  }
+
+  private setPam(index: number, readFromRam: boolean, writeToRam: boolean): void {
+    const alias = this.pamAliases[index];
+    if (!alias) return;
+    // QEMU models write-only mode (RE=0, WE=1) as PCI/ROM; so does Vireo.
+    this.addressSpace.transaction(() => {
+      alias.setEnabled(readFromRam);
+      alias.setReadonly(!writeToRam);
+    });
+  }
+
+  private movePmIo(base: number | null): void {
+    if (this.pmIoBase !== null) this.pio.unregister(this.pmIoBase);
+    this.pmIoBase = base;
+    if (base !== null) this.pio.register(base, 64, 'piix4-pm', this.pm.pmIo);
+  }
+
+  private moveBar(dev: 'vga', bar: number, kind: PciBarKind, address: number | null, size: number): void {
+    const key = `${dev}.${bar}`;
+    const old = this.barRegions.get(key);
+    const as = this.addressSpace;
+    if (kind === 'io') return; // no I/O BARs on the devices wired so far
+    if (bar === PCI_ROM_SLOT) return; // the VGA BIOS comes through fw_cfg
+    as.transaction(() => {
+      if (old) { as.root.removeSubregion(old); this.barRegions.delete(key); }
+      if (address === null) return;
+      let region: MemoryRegion;
+      if (bar === 0) region = as.ram('vga.lfb', this.vga.vram, 0, size);
+      else region = as.mmio('vga.mmio', size, this.vga.mmioBar);
+      as.root.addSubregion(region, address, { priority: 1, mayOverlap: true });
+      this.barRegions.set(key, region);
+    });
+  }
+
+  private setupFwCfg(below4g: number): void {
+    const f = this.fwCfg;
+    addPcFwCfgItems(f, { ramSizeBytes: this.opts.memoryBytes, cpus: 1 });
+    f.addFile('etc/e820', encodeE820(firmwareE820({ below4gBytes: below4g, above4gBytes: 0 })));
+    f.addFile('bootorder', encodeBootOrder(this.opts.bootOrder ?? []));
+    if (this.opts.vgaBios) f.addFile('vgaroms/vgabios-stdvga.bin', this.opts.vgaBios);
+  }
+
+  /** DMA read for fw_cfg: guest-physical bytes, RAM only. */
+  private dmaRead(gpa: number, dest: Uint8Array): boolean {
+    if (gpa < 0 || gpa + dest.length > this.mem.ramBytes) return false;
+    dest.set(this.mem.u8.subarray(gpa, gpa + dest.length));
+    return true;
+  }
+
+  private dmaWrite(gpa: number, src: Uint8Array): boolean {
+    if (gpa < 0 || gpa + src.length > this.mem.ramBytes) return false;
+    this.mem.u8.set(src, gpa);
+    return true;
+  }
+}
+
+function pageAlign(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
