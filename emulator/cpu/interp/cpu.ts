@@ -1,0 +1,361 @@
+/**
+ * InterpCpu: the interpreter CPU backend (a P6-class IA-32 core) implementing `CpuBackend`.
+ *
+ * Owns the run loop: instruction stepping within a budget, fault unwinding and
+ * exception delivery with the double-fault / triple-fault rules (SDM Vol. 3A §6.15,
+ * Table 6-5), external interrupts through `InterruptSource` (INTR + INTA), NMI with
+ * blocking until IRET, the one-instruction interrupt shadow after MOV SS / POP SS / STI,
+ * HLT, the A20 gate, reset state (SDM Vol. 3A §9.1.1, Table 9-1), and the bridge to the
+ * x87/SIMD units (`CoprocessorHost`). Leaves out: SMM, INIT/SIPI (single CPU), machine
+ * checks, TF single-step and debug-register traps.
+ *
+ * Speed: no allocation per instruction; registers in typed arrays; lazy flags; software
+ * TLB with a direct RAM fast path. `measureMips` (bench.ts) times a CPU-bound loop.
+ */
+import { CpuExit, type CpuBackend, type CpuRegs, type InterruptSource, type VmOps } from '../backend.js';
+import type { GuestMemory } from '../../memory/guest-memory.js';
+import type { PhysMap } from '../../memory/phys-map.js';
+import type { CoprocessorHost, ModRmOperand } from './coprocessor.js';
+import {
+  ARITH_FLAGS, CR0_CD, CR0_ET, CR0_NW, CS, DS, EDI, EDX, ES, ESP, EXC_DF, EXC_NMI, EXC_PF, FS, GS, IF, LDTR,
+  SS, TR, VM, CR0_MP, CR0_TS, EXC_NM,
+} from './state.js';
+import { Executor0F } from './exec-0f.js';
+import type { CpuLogger } from './exec.js';
+import { DEFAULT_FEATURES, type CpuFeatures } from './features.js';
+
+/** Constructor dependencies of the interpreter. */
+export interface InterpCpuOptions {
+  /** Backing store (RAM, ROMs) shared with devices. */
+  readonly mem: GuestMemory;
+  /** Guest-physical page map of the low 4 GiB. */
+  readonly physMap: PhysMap;
+  /** Port I/O and MMIO slow path. */
+  readonly ops: VmOps;
+  /** The INTR line and INTA cycle (PIC / APIC). */
+  readonly interrupts: InterruptSource;
+  /** Diagnostics (unimplemented opcodes, unknown MSRs); rate-limited by the CPU. */
+  readonly log?: CpuLogger;
+  /** Overrides of the CPUID feature set. */
+  readonly features?: Partial<CpuFeatures>;
+  /** FERR# output (legacy x87 error reporting, usually wired to IRQ 13). */
+  readonly onFerr?: () => void;
+}
+
+/** Optional x87 / SIMD units plugged into the core (see coprocessor.ts). */
+export interface CoprocessorUnits {
+  /** Executes D8-DF; `op` carries the decoded ModRM operand. */
+  x87?: (opcode: number, op: ModRmOperand) => void;
+  /** FWAIT when an x87 unit exists (pending-exception check). */
+  x87Wait?: () => void;
+  /** Executes a 0F-map SIMD opcode; returns false if the opcode is not one of its own. */
+  simd?: (opcode: number, op: ModRmOperand) => boolean;
+  /** FNINIT-like power-on reset of the units. */
+  reset?: () => void;
+}
+
+/** Contributory exceptions (SDM Vol. 3A Table 6-4). */
+function contributory(v: number): boolean {
+  return v === 0 || (v >= 10 && v <= 13);
+}
+
+/** The interpreter CPU. */
+export class InterpCpu extends Executor0F implements CpuBackend {
+  readonly kind = 'interp' as const;
+  instructionsRetired = 0;
+  lastError: string | undefined;
+  readonly features: CpuFeatures;
+  /** Bridge object handed to the x87/SIMD units. */
+  readonly coprocessorHost: CoprocessorBridge;
+  /** Plugged-in units (set with `attachCoprocessor`). */
+  private units: CoprocessorUnits = {};
+  private readonly interrupts: InterruptSource;
+  private nmiPending = false;
+  private nmiBlocked = false;
+  private stopRequested = false;
+  private readonly operand: MutableOperand = { modrm: 0, linear: -1, opsize: false, mandatoryPrefix: 0 };
+  readonly onFerr: (() => void) | undefined;
+
+  constructor(opts: InterpCpuOptions) {
+    super({ mem: opts.mem, physMap: opts.physMap, ops: opts.ops });
+    this.interrupts = opts.interrupts;
+    this.logger = opts.log;
+    this.features = { ...DEFAULT_FEATURES, ...opts.features };
+    this.onFerr = opts.onFerr;
+    this.coprocessorHost = new CoprocessorBridge(this);
+    this.reset();
+  }
+
+  /** Plugs x87 / SIMD units in. Enable the matching `features` so CPUID advertises them. */
+  attachCoprocessor(units: CoprocessorUnits): void {
+    this.units = units;
+  }
+
+  // ------------------------------------------------------------------ CpuBackend
+
+  reset(): void {
+    this.r32.fill(0);
+    this.r32[EDX] = (this.features.family << 8) | (this.features.model << 4) | this.features.stepping;
+    this.eip = 0xfff0;
+    for (let s = 0; s < 6; s++) {
+      this.segSel[s] = 0; this.segBase[s] = 0; this.segLimit[s] = 0xffff; this.segAttr[s] = 0x93;
+    }
+    this.segSel[CS] = 0xf000; this.segBase[CS] = 0xffff0000 | 0; this.segAttr[CS] = 0x9b;
+    this.segSel[LDTR] = 0; this.segBase[LDTR] = 0; this.segLimit[LDTR] = 0xffff; this.segAttr[LDTR] = 0x82;
+    this.segSel[TR] = 0; this.segBase[TR] = 0; this.segLimit[TR] = 0xffff; this.segAttr[TR] = 0x8b;
+    this.gdtBase = 0; this.gdtLimit = 0xffff; this.idtBase = 0; this.idtLimit = 0xffff;
+    this.cr0 = CR0_CD | CR0_NW | CR0_ET; this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
+    this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;
+    this.flags = 2; this.flagsDirty = 0;
+    this.pe = false; this.vm86 = false; this.cs32 = false;
+    this.updateStackSize();
+    this.setCpl(0);
+    this.halted = false; this.irqInhibit = false; this.nmiPending = false; this.nmiBlocked = false;
+    this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0;
+    this.msrLo.clear(); this.msrHi.clear();
+    this.tscOffset = -this.instructionsRetired;
+    this.flushTlb(false);
+    this.checkPhysGeneration();
+    this.attention = true;
+    this.units.reset?.();
+  }
+
+  run(maxInstructions: number): CpuExit {
+    this.attention = true;
+    const target = this.instructionsRetired + Math.max(0, Math.floor(maxInstructions));
+    try {
+      for (;;) {
+        if (this.attention) {
+          const exit = this.service();
+          if (exit >= 0) return exit as CpuExit;
+        }
+        if (this.instructionsRetired >= target) return CpuExit.Yield;
+        try {
+          while (!this.attention && this.instructionsRetired < target) {
+            this.step();
+            this.instructionsRetired++;
+          }
+        } catch (e) {
+          if (e !== this.faultSignal) throw e;
+          if (this.handleFault()) return CpuExit.Reset;
+        }
+      }
+    } catch (e) {
+      this.lastError = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+      return CpuExit.Error;
+    }
+  }
+
+  kick(): void {
+    this.stopRequested = true;
+    this.attention = true;
+  }
+
+  nmi(): void {
+    this.nmiPending = true;
+    this.attention = true;
+  }
+
+  setA20(enabled: boolean): void {
+    if (this.a20 === enabled) return;
+    this.a20 = enabled;
+    this.flushTlb(false);
+  }
+
+  getRegs(): CpuRegs {
+    const r = this.r32;
+    return {
+      eax: r[0] >>> 0, ecx: r[1] >>> 0, edx: r[2] >>> 0, ebx: r[3] >>> 0, esp: r[4] >>> 0, ebp: r[5] >>> 0,
+      esi: r[6] >>> 0, edi: r[7] >>> 0, eip: this.eip >>> 0, eflags: this.getFlags() >>> 0,
+      cs: this.segSel[CS], ds: this.segSel[DS], es: this.segSel[ES], fs: this.segSel[FS], gs: this.segSel[GS],
+      ss: this.segSel[SS], cr0: this.cr0 >>> 0, cr2: this.cr2 >>> 0, cr3: this.cr3 >>> 0, cr4: this.cr4 >>> 0,
+    };
+  }
+
+  /**
+   * Sets registers. Segment selectors are loaded as in real mode (base = selector * 16)
+   * unless CR0.PE is set, in which case they are loaded through the GDT/LDT.
+   */
+  setRegs(r: Partial<CpuRegs>): void {
+    const names = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
+    for (let i = 0; i < 8; i++) { const v = r[names[i]]; if (v !== undefined) this.r32[i] = v; }
+    if (r.eip !== undefined) this.eip = r.eip | 0;
+    if (r.eflags !== undefined) { this.flags = (r.eflags | 2) & ~0xffc08028; this.flagsDirty = 0; this.vm86 = (r.eflags & VM) !== 0 && this.pe; }
+    if (r.cr0 !== undefined) this.writeCr0(r.cr0);
+    if (r.cr2 !== undefined) this.cr2 = r.cr2 | 0;
+    if (r.cr3 !== undefined) { this.cr3 = r.cr3 | 0; this.flushTlb(false); }
+    if (r.cr4 !== undefined) this.writeCr4(r.cr4);
+    const segs = [['es', ES], ['cs', CS], ['ss', SS], ['ds', DS], ['fs', FS], ['gs', GS]] as const;
+    for (const [name, idx] of segs) {
+      const v = r[name];
+      if (v === undefined) continue;
+      if (!this.pe || this.vm86) this.loadSegReal(idx, v);
+      else if (this.readDescriptor(v)) {
+        this.loadCache(idx, v, this.descLo, this.descHi);
+        if (idx === CS) this.setCpl(v & 3);
+      }
+    }
+    this.attention = true;
+  }
+
+  // ------------------------------------------------------------------ interrupts and faults
+
+  /** Looks at kick / NMI / INTR / HLT; returns an exit code or -1 to keep running. */
+  private service(): number {
+    this.attention = false;
+    this.checkPhysGeneration();
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      return CpuExit.Yield;
+    }
+    if (this.irqInhibit) {
+      // The instruction after MOV SS / STI runs before any interrupt.
+      this.attention = true;
+      return -1;
+    }
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false;
+      this.nmiBlocked = true;
+      if (this.deliverExternal(EXC_NMI)) return CpuExit.Reset;
+    } else if ((this.flags & IF) && this.interrupts.hasInterrupt()) {
+      const vector = this.interrupts.acknowledge() & 0xff;
+      if (this.deliverExternal(vector)) return CpuExit.Reset;
+    }
+    if (this.halted) return CpuExit.Halt;
+    return -1;
+  }
+
+  /** Delivers an external interrupt or NMI; true on triple fault. */
+  private deliverExternal(vector: number): boolean {
+    this.halted = false;
+    this.instrStart = this.eip;
+    this.espStart = this.r32[ESP];
+    try {
+      this.extInt = 1;
+      this.deliverInterrupt(vector, false, -1);
+      this.extInt = 0;
+      return false;
+    } catch (e) {
+      if (e !== this.faultSignal) throw e;
+      return this.handleFault();
+    }
+  }
+
+  /** Unwinds a faulting instruction and delivers the exception; true on triple fault. */
+  private handleFault(): boolean {
+    let vector = this.faultSignal.vector;
+    let code = this.faultSignal.errorCode;
+    this.eip = this.instrStart;
+    this.r32[ESP] = this.espStart;
+    this.halted = false;
+    for (let depth = 0; ; depth++) {
+      try {
+        this.deliverInterrupt(vector, false, code);
+        this.extInt = 0;
+        return false;
+      } catch (e) {
+        if (e !== this.faultSignal) throw e;
+        const second = this.faultSignal.vector;
+        if (vector === EXC_DF || depth > 3) {
+          this.extInt = 0;
+          this.logger?.warn(`cpu: triple fault (exception ${second} while delivering #DF) at ${this.segSel[CS].toString(16)}:${(this.eip >>> 0).toString(16)}`);
+          return true;
+        }
+        this.extInt = 1;
+        if ((contributory(vector) && contributory(second)) || (vector === EXC_PF && (second === EXC_PF || contributory(second)))) {
+          vector = EXC_DF; code = 0;
+        } else {
+          vector = second; code = this.faultSignal.errorCode;
+        }
+      }
+    }
+  }
+
+  protected override onIret(): void {
+    this.nmiBlocked = false;
+    this.attention = true;
+  }
+
+  // ------------------------------------------------------------------ coprocessor dispatch
+
+  private fillOperand(): ModRmOperand {
+    const o = this.operand;
+    o.modrm = this.modrm;
+    o.linear = this.mod === 3 ? -1 : this.ea >>> 0;
+    o.opsize = this.lastPrefix === 0x66 || this.opsize32 !== this.cs32;
+    o.mandatoryPrefix = this.lastPrefix as 0 | 0x66 | 0xf2 | 0xf3;
+    return o;
+  }
+
+  execFpu(op: number): void {
+    const x87 = this.units.x87;
+    if (x87 === undefined) return; // No coprocessor: ESC instructions do nothing (FNSTSW leaves AX).
+    x87(op, this.fillOperand());
+  }
+
+  execWait(): void {
+    if ((this.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) this.raise(EXC_NM);
+    this.units.x87Wait?.();
+  }
+
+  execSimd(op: number): boolean {
+    const simd = this.units.simd;
+    if (simd === undefined) return false;
+    this.decodeModrm();
+    return simd(op, this.fillOperand());
+  }
+
+  /** Linear address of DS:[E]DI with the segment override (MASKMOVQ/MASKMOVDQU). */
+  maskMoveAddress(): number {
+    const off = this.addrsize32 ? this.r32[EDI] : this.r16[EDI * 2];
+    return this.segAddr(DS, off) >>> 0;
+  }
+
+  /** Replaces EFLAGS wholesale (used by the coprocessor bridge; only status flags change there). */
+  setEflagsFromUnit(v: number): void {
+    this.getFlags();
+    this.flags = (this.flags & ~ARITH_FLAGS) | (v & ARITH_FLAGS);
+    this.flagsDirty = 0;
+  }
+}
+
+interface MutableOperand {
+  modrm: number;
+  linear: number;
+  opsize: boolean;
+  mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3;
+}
+
+/**
+ * The `CoprocessorHost` the integer core gives to the x87/SIMD units (plus the extension
+ * members the units need: EFLAGS, operand size, FCS/FDS, MASKMOV address). One per CPU.
+ */
+export class CoprocessorBridge implements CoprocessorHost {
+  constructor(private readonly cpu: InterpCpu) {}
+  readU8(linear: number): number { return this.cpu.readU8(linear | 0); }
+  readU16(linear: number): number { return this.cpu.readU16(linear | 0); }
+  readU32(linear: number): number { return this.cpu.readU32(linear | 0) >>> 0; }
+  writeU8(linear: number, value: number): void { this.cpu.writeU8(linear | 0, value); }
+  writeU16(linear: number, value: number): void { this.cpu.writeU16(linear | 0, value); }
+  writeU32(linear: number, value: number): void { this.cpu.writeU32(linear | 0, value | 0); }
+  fault(vector: number, errorCode?: number): never { return this.cpu.raise(vector, errorCode ?? -1); }
+  getReg32(index: number): number { return this.cpu.r32[index & 7] >>> 0; }
+  setReg32(index: number, value: number): void { this.cpu.r32[index & 7] = value; }
+  fetchU8(): number { return this.cpu.fetch8(); }
+  get cr0(): number { return this.cpu.cr0 >>> 0; }
+  get cr4(): number { return this.cpu.cr4 >>> 0; }
+  get instructionPointer(): number { return (this.cpu.segBase[CS] + this.cpu.instrStart) >>> 0; }
+  signalFerr(): void { this.cpu.onFerr?.(); }
+  getEflags(): number { return this.cpu.getFlags() >>> 0; }
+  setEflags(value: number): void { this.cpu.setEflagsFromUnit(value); }
+  get operandSize32(): boolean { return this.cpu.opsize32; }
+  get codeSelector(): number { return this.cpu.segSel[CS]; }
+  get dataSelector(): number { return this.cpu.mod === 3 ? 0 : this.cpu.segSel[this.cpu.eaSeg]; }
+  maskMoveAddress(): number { return this.cpu.maskMoveAddress(); }
+}
+
+/** For tests: vectors with architectural names. */
+export const VECTOR_NAMES: Readonly<Record<number, string>> = {
+  0: '#DE', 1: '#DB', 2: 'NMI', 3: '#BP', 4: '#OF', 5: '#BR', 6: '#UD', 7: '#NM', 8: '#DF', 10: '#TS', 11: '#NP',
+  12: '#SS', 13: '#GP', 14: '#PF', 16: '#MF', 17: '#AC', 18: '#MC', 19: '#XM',
+};
