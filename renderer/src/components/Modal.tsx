@@ -1,0 +1,51 @@
+/**
+ * A modal dialog on the native <dialog> element: focus is trapped by the browser, Escape
+ * cancels, focus returns to where it was when the dialog closes.
+ */
+import { useEffect, useId, useRef, type ReactNode } from 'react';
+
+/** Props of {@link Modal}. */
+export interface ModalProps {
+  /** Heading text (also the accessible name). */
+  title: string;
+  /** Called on Escape or a Cancel button. */
+  onCancel(): void;
+  /** Dialog body. */
+  children: ReactNode;
+  /** Extra class for sizing. */
+  className?: string;
+}
+
+/** A modal dialog shown while mounted. */
+export function Modal({ title, onCancel, children, className }: ModalProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const onCancelRef = useRef(onCancel);
+  useEffect(() => { onCancelRef.current = onCancel; });
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    if (!dialog.open) dialog.showModal();
+    const autofocus = dialog.querySelector<HTMLElement>('[data-autofocus]');
+    autofocus?.focus();
+    const cancel = (e: Event): void => {
+      e.preventDefault();
+      onCancelRef.current();
+    };
+    dialog.addEventListener('cancel', cancel);
+    return () => {
+      dialog.removeEventListener('cancel', cancel);
+      if (dialog.open) dialog.close();
+      if (opener && opener.isConnected) opener.focus();
+    };
+  }, []);
+
+  return (
+    <dialog ref={ref} className={`modal ${className ?? ''}`} aria-labelledby={titleId}>
+      <h2 id={titleId} className="modal-title">{title}</h2>
+      {children}
+    </dialog>
+  );
+}

@@ -1,0 +1,34 @@
+/** The toolbar: New and Delete, plus the host summary. */
+import { selectHostInfo, selectSelectedVm } from '../store/selectors.js';
+import { useAppStore } from '../store/context.js';
+import { formatBytesGiB } from '../format.js';
+
+/** Top bar of the window. */
+export function Toolbar() {
+  const selected = useAppStore(selectSelectedVm);
+  const host = useAppStore(selectHostInfo);
+  const openDialog = useAppStore((s) => s.openDialog);
+  return (
+    <header className="toolbar" role="toolbar" aria-label="Virtual machine actions">
+      <span className="brand" aria-hidden="true">Vireo</span>
+      <button type="button" className="btn primary" onClick={() => openDialog({ kind: 'new-vm' })}>
+        <span aria-hidden="true">＋</span> New VM
+      </button>
+      <button
+        type="button"
+        className="btn"
+        disabled={!selected}
+        onClick={() => { if (selected) openDialog({ kind: 'delete-vm', id: selected.config.id }); }}
+        title={selected ? `Delete ${selected.config.name}` : 'Select a VM to delete it'}
+      >
+        Delete
+      </button>
+      <span className="spacer" />
+      {host && (
+        <span className="host-summary" title={`Vireo ${host.version} (${host.shell})`}>
+          Host: {host.cpus} CPUs · {formatBytesGiB(host.memoryBytes)}
+        </span>
+      )}
+    </header>
+  );
+}

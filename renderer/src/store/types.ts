@@ -1,0 +1,9 @@
+/** The combined store's state type and its middleware list, shared by the slices. */
+import type { UiSlice } from './ui-slice.js';
+import type { VmsSlice } from './vms-slice.js';
+
+/** The whole renderer state: every slice combined. */
+export type AppState = VmsSlice & UiSlice;
+
+/** Middleware applied to the combined store (and only there). */
+export type StoreMutators = [['zustand/devtools', never]];
