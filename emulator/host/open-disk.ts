@@ -49,7 +49,12 @@ async function openChain(path: string, options: OpenDiskOptions, chain: string[]
         if (format !== undefined && format !== 'raw' && format !== 'qcow2') {
           throw new StorageError(path, 'unsupported', `backing file "${name}" has format "${format}", which Vireo cannot read`);
         }
-        return openChain(backingPath, { format, readOnly: true }, [...chain, path]);
+        try {
+          return await openChain(backingPath, { format, readOnly: true }, [...chain, path]);
+        } catch (e) {
+          if (!(e instanceof StorageError) || chain.length > 0) throw e;
+          throw new StorageError(path, e.kind, `backing file "${name}": ${e.message}`, { cause: e });
+        }
       },
     });
   } catch (e) {
