@@ -3,14 +3,16 @@ import fc from 'fast-check';
 import { GuestMemory } from '../../memory/guest-memory.js';
 import { VirtualClock } from '../../time/clock.js';
 import { StdVga } from './vga.js';
-import { VgaTestBus, setStdMode, setVbeMode } from './test-support/bios-modes.js';
+import { VgaTestBus, biosInit, setStdMode, setVbeMode } from './test-support/bios-modes.js';
 import { VGA_FRAME_NS } from './vga-registers.js';
 
 function make(vramBytes = 1 << 20): { vga: StdVga; bus: VgaTestBus; clock: VirtualClock } {
   const clock = new VirtualClock();
   const memory = new GuestMemory(64 * 1024, vramBytes + 64 * 1024);
   const vga = new StdVga({ memory, clock, vramBytes });
-  return { vga, bus: new VgaTestBus(vga), clock };
+  const bus = new VgaTestBus(vga);
+  biosInit(bus);
+  return { vga, bus, clock };
 }
 
 /** Planar, sequential addressing, 64 KiB window at 0xA0000 (as mode 12h). */

@@ -174,6 +174,13 @@ export interface SetModeOptions {
   readonly noClear?: boolean;
 }
 
+/** SeaBIOS stdvga_init: colour decode, CPU access, 480 lines; memory mode "more than 64k". */
+export function biosInit(bus: VgaTestBus): void {
+  bus.outb(0x3c2, 0xc3);
+  bus.outb(0x3c4, 0x04);
+  bus.outb(0x3c5, 0x02);
+}
+
 /** SeaBIOS stdvga_load_font: plane 2 access, glyphs at 32-byte strides, restore. */
 export function loadFont(bus: VgaTestBus, font: Uint8Array, height: number): void {
   bus.outw(0x3c4, 0x0100);
