@@ -147,8 +147,7 @@ export abstract class Executor0F extends Executor {
         const d = this.rmwE8();
         const s = this.getReg8(this.reg);
         const r = this.alu(0, d, s, 0x80);
-        this.writeE8(r);
-        this.setReg8(this.reg, d);
+        if (this.mod === 3) { this.setReg8(this.reg, d); this.writeE8(r); } else { this.writeE8(r); this.setReg8(this.reg, d); }
         return;
       }
       case 0xc1: {
@@ -156,8 +155,7 @@ export abstract class Executor0F extends Executor {
         const d = this.rmwEV();
         const s = this.getRegV(this.reg);
         const r = this.alu(0, d, s, this.opsize32 ? MSB32 : MSB16);
-        this.writeEV(r);
-        this.setRegV(this.reg, d);
+        if (this.mod === 3) { this.setRegV(this.reg, d); this.writeEV(r); } else { this.writeEV(r); this.setRegV(this.reg, d); }
         return;
       }
       case 0xc7: {
