@@ -217,13 +217,10 @@ function arith(s: X87State, host: CoprocessorHostExt, kind: number, xs: number, 
     case 5: {
       if (kind !== 0) b = -b;
       r = a + b;
-      if (r === 0 && a !== 0) {
-        // exact cancellation: -0 only when rounding down (IEEE 754 §6.3)
-        r = ((s.cw >>> 10) & 3) === RC_DOWN ? -0 : 0;
-      } else if (r === 0 && a === 0 && b === 0 && Object.is(a, -b) === false && ((s.cw >>> 10) & 3) === RC_DOWN) {
-        r = Object.is(a, -0) || Object.is(b, -0) ? -0 : r;
-      }
-      if (want && Number.isFinite(r)) res = sumError(a, b, r);
+      if (r === 0) {
+        // exact zero sums are +0 except under round-down (IEEE 754 §6.3)
+        if (((s.cw >>> 10) & 3) === RC_DOWN && !(a === 0 && Object.is(a, b))) r = -0;
+      } else if (want && Number.isFinite(r)) res = sumError(a, b, r);
       break;
     }
     case 1:
