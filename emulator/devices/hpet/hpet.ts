@@ -14,8 +14,11 @@
  * mode sets the period, and also the comparator when VAL_SET is on; VAL_SET then clears).
  * Timers are armed on the injected Scheduler at the virtual time of the next match; the
  * counter is computed from the injected Clock (no polling).
+ * Comparators reset to all ones (as QEMU): a guest that writes only the low dword must
+ * use 32-bit mode (Linux does) or also write the high dword.
  * Leaves out: FSB (MSI) delivery (FSB_INT_DEL_CAP = 0), the 32-bit wrap quirk of one-shot
- * timers in 32-bit mode on real chips beyond "matches again after 2^32 ticks".
+ * timers in 32-bit mode on real chips beyond "matches again after 2^32 ticks". A state
+ * saved at the exact tick of a one-shot match re-fires once after restore.
  */
 import type { Clock, Scheduler, TimerHandle } from '../../time/clock.js';
 import type { AccessSize, Device, DeviceState, IoHandler, IrqLine } from '../device.js';
