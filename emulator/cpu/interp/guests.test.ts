@@ -15,7 +15,10 @@ describe.skipIf(missing !== undefined)(`guests vs QEMU${missing ? ` (skipped: ${
       const { image, path } = assembleFile(g);
       const q = runQemu(path);
       const o = runOurs(image);
-      expect(o.debugcon).toBe(q.debugcon);
+      const ql = q.debugcon.split('\n'), ol = o.debugcon.split('\n');
+      for (let i = 0; i < Math.max(ql.length, ol.length); i++) {
+        if (ql[i] !== ol[i]) expect.fail(`${g} line ${i + 1}:\n qemu: ${ql[i]}\n ours: ${ol[i]}\n(qemu output so far:\n${ql.slice(0, i).join('\n')})`);
+      }
       expect(o.exitStatus).toBe(q.exitStatus);
     });
   }
