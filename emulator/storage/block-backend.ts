@@ -72,7 +72,8 @@ export interface BlockBackend {
   flush(): Promise<void>;
   /**
    * Hints that a range is no longer needed. Afterwards the range reads either its old
-   * contents or zeros (each format documents which); never an error for valid ranges.
+   * contents or zeros (each format documents which). Never an error for a valid range
+   * of a writable backend; read-only backends refuse it.
    */
   discard(offset: number, length: number): Promise<void>;
   /** Makes the range read as zeros, cheaper than writing a zero buffer when possible. */

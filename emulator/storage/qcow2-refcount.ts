@@ -138,16 +138,31 @@ export class RefcountManager {
     return getRefcountEntry(block, this.order, cluster % this.blockEntries);
   }
 
-  /** Adds `delta` to the refcount of `count` clusters starting at host `offset`. */
+  /**
+   * Adds `delta` to the refcount of `count` clusters starting at host `offset`, with one
+   * write per refcount block touched.
+   */
   async update(offset: number, count: number, delta: number): Promise<void> {
-    const first = Math.floor(offset / this.clusterBytes);
-    for (let c = first; c < first + count; c++) {
-      const now = await this.get(c);
-      const next = now + delta;
-      if (next < 0 || next > maxRefcount(this.order)) {
-        throw new StorageError(this.f.path, 'corrupt', `qcow2 refcount of cluster ${c} would become ${next}`);
+    let c = Math.floor(offset / this.clusterBytes);
+    const end = c + count;
+    while (c < end) {
+      const ti = Math.floor(c / this.blockEntries);
+      const blockOffset = await this.ensureBlock(ti);
+      const block = await this.loadBlock(blockOffset);
+      const runEnd = Math.min(end, (ti + 1) * this.blockEntries);
+      let lo = Infinity;
+      let hi = 0;
+      for (; c < runEnd; c++) {
+        const index = c % this.blockEntries;
+        const next = getRefcountEntry(block, this.order, index) + delta;
+        if (next < 0 || next > maxRefcount(this.order)) {
+          throw new StorageError(this.f.path, 'corrupt', `qcow2 refcount of cluster ${c} would become ${next}`);
+        }
+        const [s, e] = setRefcountEntry(block, this.order, index, next);
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, e);
       }
-      await this.set(c, next);
+      await this.f.write(blockOffset + lo, block.subarray(lo, hi));
     }
   }
 
@@ -186,11 +201,15 @@ export class RefcountManager {
     });
   }
 
-  private async set(cluster: number, value: number): Promise<void> {
-    const ti = Math.floor(cluster / this.blockEntries);
+  /** Returns the refcount block for table index `ti`, allocating it (and table room). */
+  private async ensureBlock(ti: number): Promise<number> {
     if (ti >= this.table.length) await this.growTable(ti);
     if (this.table[ti] === 0) await this.allocBlock(ti);
-    const blockOffset = this.table[ti]!;
+    return this.table[ti]!;
+  }
+
+  private async set(cluster: number, value: number): Promise<void> {
+    const blockOffset = await this.ensureBlock(Math.floor(cluster / this.blockEntries));
     const block = await this.loadBlock(blockOffset);
     const [s, e] = setRefcountEntry(block, this.order, cluster % this.blockEntries, value);
     await this.f.write(blockOffset + s, block.subarray(s, e));

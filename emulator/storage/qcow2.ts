@@ -192,8 +192,13 @@ export class Qcow2Backend implements BlockBackend {
     }
     if (!readOnly && h.autoclearFeatures !== 0n) {
       // qcow2.txt: a writer that does not maintain the auto-clear features clears them first.
-      await f.write(HEADER_AUTOCLEAR_OFFSET, new Uint8Array(8));
-      await f.sync();
+      try {
+        await f.write(HEADER_AUTOCLEAR_OFFSET, new Uint8Array(8));
+        await f.sync();
+      } catch (e) {
+        await backing?.close().catch(() => undefined);
+        throw e;
+      }
       h.autoclearFeatures = 0n;
     }
     return new Qcow2Backend({
@@ -402,7 +407,8 @@ export class Qcow2Backend implements BlockBackend {
   private async writeLocked(offset: number, data: Uint8Array): Promise<void> {
     const cs = this.clusterBytes;
     const refcounts = this.refcounts!;
-    const pending: PendingEntry[] = [];
+    const allocs: { loc: Location; content: Uint8Array }[] = [];
+    const reuses: { loc: Location; content: Uint8Array; host: number }[] = [];
     const frees: PendingFree[] = [];
     let pos = 0;
     while (pos < data.length) {
@@ -424,18 +430,30 @@ export class Qcow2Backend implements BlockBackend {
       const content = new Uint8Array(cs);
       if (n < cs) await this.readMapped(m, gc * cs, 0, content.subarray(0, Math.min(cs, this.sizeBytes - gc * cs)));
       content.set(chunk, intra);
-      let host: number;
       if (m.kind === 'zero' && m.host !== 0) {
+        // Reuse the preallocation: it keeps reading as zeros until its L2 entry changes.
         this.checkOwned(m.copied, 'preallocated zero cluster', gc);
-        host = m.host; // reuse the preallocation; it reads as zeros until the L2 update
-        await this.f.write(host, content);
+        reuses.push({ loc, content, host: m.host });
       } else {
-        host = await refcounts.reserve(1);
-        await this.f.write(host, content);
-        await refcounts.update(host, 1, +1);
+        allocs.push({ loc, content });
       }
       if (m.kind === 'compressed') frees.push(this.compressedSpan(m.host, m.bytes));
-      pending.push({ l1Index: loc.l1Index, l2Index: loc.l2Index, entry: BigInt(host) | OFLAG_COPIED });
+    }
+    const pending: PendingEntry[] = [];
+    for (const r of reuses) {
+      await this.f.write(r.host, r.content);
+      pending.push({ l1Index: r.loc.l1Index, l2Index: r.loc.l2Index, entry: BigInt(r.host) | OFLAG_COPIED });
+    }
+    if (allocs.length > 0) {
+      // One contiguous run: written while unreferenced, then counted.
+      const host0 = await refcounts.reserve(allocs.length);
+      const run = new Uint8Array(allocs.length * cs);
+      allocs.forEach((a, i) => {
+        run.set(a.content, i * cs);
+        pending.push({ l1Index: a.loc.l1Index, l2Index: a.loc.l2Index, entry: BigInt(host0 + i * cs) | OFLAG_COPIED });
+      });
+      await this.f.write(host0, run);
+      await refcounts.update(host0, allocs.length, +1);
     }
     if (pending.length > 0) await this.commit(pending, frees, true);
   }
@@ -485,16 +503,36 @@ export class Qcow2Backend implements BlockBackend {
       newTables.set(p.l1Index, { offset, table: new Uint8Array(cs) });
     }
     if (dataWritten || newTables.size > 0) await this.f.sync();
+    // Existing tables: one write per run of entries in the same table. The file goes
+    // first, then whichever copy of the table is cached now: a reader that reloaded the
+    // table during the write (after an eviction) shares the load awaited here, so no
+    // stale copy without the new entries can stay in the cache. Entries in the written
+    // range that are not changing come from the cache, which equals the file (every
+    // metadata update runs under the mutex).
+    const runs = new Map<number, PendingEntry[]>();
     for (const p of pending) {
       const fresh = newTables.get(p.l1Index);
       if (fresh) {
         new DataView(fresh.table.buffer).setBigUint64(p.l2Index * 8, p.entry);
         continue;
       }
-      const l2Offset = this.l1Entry(p.l1Index).offset;
-      const table = await this.loadL2(l2Offset);
-      new DataView(table.buffer, table.byteOffset, table.byteLength).setBigUint64(p.l2Index * 8, p.entry);
-      await this.f.write(l2Offset + p.l2Index * 8, table.subarray(p.l2Index * 8, p.l2Index * 8 + 8));
+      const list = runs.get(p.l1Index) ?? [];
+      list.push(p);
+      runs.set(p.l1Index, list);
+    }
+    for (const [l1Index, list] of runs) {
+      const l2Offset = this.l1Entry(l1Index).offset;
+      let lo = Infinity;
+      let hi = 0;
+      for (const p of list) {
+        lo = Math.min(lo, p.l2Index);
+        hi = Math.max(hi, p.l2Index + 1);
+      }
+      const bytes = (await this.loadL2(l2Offset)).slice(lo * 8, hi * 8);
+      const view = new DataView(bytes.buffer);
+      for (const p of list) view.setBigUint64((p.l2Index - lo) * 8, p.entry);
+      await this.f.write(l2Offset + lo * 8, bytes);
+      (await this.loadL2(l2Offset)).set(bytes, lo * 8);
     }
     if (newTables.size > 0) {
       for (const { offset, table } of newTables.values()) await this.f.write(offset, table);
