@@ -136,6 +136,14 @@ describe('IOAPIC robustness and state', () => {
     }), { numRuns: 100 });
   });
 
+  it('round-trips a destination with bit 31 set (unsigned dwords)', () => {
+    const { io } = make();
+    wr(io, 0x11, 0x8000_0000);
+    const fresh = make().io;
+    fresh.loadState(JSON.parse(JSON.stringify(io.saveState())));
+    expect(fresh.entry(0)[1]).toBe(0x8000_0000);
+  });
+
   it('rejects malformed state', () => {
     const { io } = make();
     expect(() => io.loadState({ v: 2 })).toThrow();

@@ -148,7 +148,7 @@ export class Ioapic implements Device {
     if (index === REG_VER || index === REG_ARB) { this.misuse(`write to read-only register 0x${index.toString(16)}`); return; }
     const n = (index - REG_REDTBL_BASE) >> 1;
     if (index < REG_REDTBL_BASE || n >= IOAPIC_NUM_PINS) { this.misuse(`write to reserved register 0x${index.toString(16)}`); return; }
-    if (index & 1) { this.hi[n] = value & 0xff00_0000; return; }
+    if (index & 1) { this.hi[n] = (value & 0xff00_0000) >>> 0; return; }
     let lo = (this.lo[n]! & ~RTE_LO_WRITABLE) | (value & RTE_LO_WRITABLE);
     // Edge-triggered entries never hold Remote IRR.
     if (!(lo & RTE_TRIGGER_LEVEL)) lo &= ~RTE_REMOTE_IRR;
