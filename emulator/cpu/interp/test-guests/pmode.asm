@@ -1,6 +1,7 @@
 ; pmode.asm - protected mode: segment checks and exceptions with error codes, call gate,
 ; ring 3 through IRET, I/O permission bitmap, LDT, LAR/LSL/VERR, far return to ring 3.
 %include "lib.inc"
+%define HAVE_CALLGATE
 %include "pm.inc"
 bits 16
 start:

@@ -69,7 +69,7 @@ export function runQemu(imagePath: string, timeoutMs = 20_000): GuestRun {
   rmSync(out, { force: true });
   const r = spawnSync('qemu-system-i386', [
     '-accel', 'tcg', '-nographic', '-bios', imagePath, '-debugcon', `file:${out}`,
-    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-display', 'none', '-no-reboot', '-m', '64',
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-display', 'none', '-no-reboot', '-m', '64', '-cpu', 'qemu32,+nx',
     '-serial', 'none', '-monitor', 'none', '-net', 'none',
   ], { timeout: timeoutMs, stdio: 'ignore' });
   const text = existsSync(out) ? readFileSync(out, 'latin1') : '';
