@@ -497,8 +497,8 @@ export class Qcow2Backend implements BlockBackend {
     const newTables = new Map<number, { offset: number; table: Uint8Array }>();
     for (const p of pending) {
       if (this.l1Entry(p.l1Index).offset !== 0 || newTables.has(p.l1Index)) continue;
+      // Counted now, filled below, referenced from L1 only after a sync.
       const offset = await refcounts.reserve(1);
-      await this.f.write(offset, new Uint8Array(cs));
       await refcounts.update(offset, 1, +1);
       newTables.set(p.l1Index, { offset, table: new Uint8Array(cs) });
     }
