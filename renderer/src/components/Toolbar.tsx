@@ -12,7 +12,7 @@ export function Toolbar() {
     <header className="toolbar" role="toolbar" aria-label="Virtual machine actions">
       <span className="brand" aria-hidden="true">Vireo</span>
       <button type="button" className="btn primary" onClick={() => openDialog({ kind: 'new-vm' })}>
-        <span aria-hidden="true">＋</span> New VM
+        <span aria-hidden="true">+</span> New VM
       </button>
       <button
         type="button"

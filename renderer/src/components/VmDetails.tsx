@@ -3,6 +3,8 @@ import { useAppStore } from '../store/context.js';
 import { selectSelectedVm } from '../store/selectors.js';
 import { formatDateTime, formatMiB, formatState } from '../format.js';
 
+const BOOT_LABELS = { cdrom: 'CD-ROM', disk: 'Disk', network: 'Network' } as const;
+
 /** Right pane. */
 export function VmDetails() {
   const vm = useAppStore(selectSelectedVm);
@@ -24,7 +26,7 @@ export function VmDetails() {
           <dt>Memory</dt><dd>{formatMiB(config.memoryMiB)}</dd>
           <dt>CPUs</dt><dd>{config.cpus}</dd>
           <dt>Firmware</dt><dd>{config.firmware === 'uefi' ? 'UEFI' : 'BIOS'}</dd>
-          <dt>Boot order</dt><dd>{config.bootOrder.join(', ')}</dd>
+          <dt>Boot order</dt><dd>{config.bootOrder.map((d) => BOOT_LABELS[d]).join(', ')}</dd>
           <dt>Network</dt><dd>{config.network.mode === 'none' ? 'None' : `User-mode NAT (${config.network.model})`}</dd>
           <dt>CPU backend</dt><dd>{config.backend}</dd>
           <dt>Created</dt><dd>{formatDateTime(config.createdAt)}</dd>

@@ -21,7 +21,14 @@ export interface WebSocketHostClientOptions {
   retryMs?: number;
   /** Longest reconnect delay (ms). */
   maxRetryMs?: number;
+  /** WebSocket constructor (default: the browser's); tests pass a Node implementation. */
+  WebSocketImpl?: WebSocketConstructor;
 }
+
+/** The subset of the WebSocket constructor this client uses. */
+export type WebSocketConstructor = new (url: string) => WebSocket;
+
+const OPEN = 1;
 
 /** A host client for the browser shell. */
 export class WebSocketHostClient implements RendererHostClient {
@@ -51,7 +58,7 @@ export class WebSocketHostClient implements RendererHostClient {
     const text = JSON.stringify({ kind: 'call', id, method, params });
     return new Promise<unknown>((resolve, reject) => {
       this.pending.set(id, { method, resolve, reject });
-      if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+      if (this.socket && this.socket.readyState === OPEN) this.socket.send(text);
       else this.outbox.push(text);
     }).then((raw) => parseResult(method, raw));
   }
@@ -88,7 +95,8 @@ export class WebSocketHostClient implements RendererHostClient {
 
   private connect(): void {
     this.setState('connecting');
-    const ws = new WebSocket(this.options.url);
+    const Impl = this.options.WebSocketImpl ?? WebSocket;
+    const ws = new Impl(this.options.url);
     this.socket = ws;
     ws.onopen = () => {
       this.retryMs = this.options.retryMs ?? 500;
@@ -96,6 +104,8 @@ export class WebSocketHostClient implements RendererHostClient {
       for (const text of this.outbox.splice(0)) ws.send(text);
     };
     ws.onmessage = (ev: MessageEvent) => this.receive(ev.data);
+    // A failed connection also fires `close`, which handles it; nothing to do here.
+    ws.onerror = () => undefined;
     ws.onclose = () => {
       if (this.socket !== ws) return;
       this.socket = null;
