@@ -23,6 +23,11 @@ import {
 import { Executor0F } from './exec-0f.js';
 import type { CpuLogger } from './exec.js';
 import { DEFAULT_FEATURES, type CpuFeatures } from './features.js';
+import type { CoprocessorHostExt } from './fpu/host-ext.js';
+import { createX87State, x87Init } from './fpu/x87-state.js';
+import { x87Execute, x87Wait } from './fpu/x87.js';
+import { createSimdState, resetSimdState } from './simd/simd-state.js';
+import { simdExecute, simdOwns } from './simd/simd.js';
 
 /** Constructor dependencies of the interpreter. */
 export interface InterpCpuOptions {
@@ -52,6 +57,26 @@ export interface CoprocessorUnits {
   simd?: (opcode: number, op: ModRmOperand) => boolean;
   /** FNINIT-like power-on reset of the units. */
   reset?: () => void;
+  /** Whether `0F opcode` with this mandatory prefix belongs to the SIMD unit (checked before ModRM decode). */
+  owns?: (opcode: number, mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3) => boolean;
+}
+
+/** Builds the x87 / SIMD units of fpu/ and simd/ for the enabled features. */
+function builtInUnits(f: CpuFeatures, host: CoprocessorHostExt): CoprocessorUnits {
+  if (!f.fpu) return {};
+  const x87 = createX87State();
+  const units: CoprocessorUnits = {
+    x87: (opcode, op) => x87Execute(x87, host, opcode, op),
+    x87Wait: () => x87Wait(x87, host),
+    reset: () => x87Init(x87),
+  };
+  if (f.mmx || f.sse || f.sse2) {
+    const simd = createSimdState(x87);
+    units.simd = (opcode, op) => { simdExecute(simd, host, opcode, op); return true; };
+    units.owns = simdOwns;
+    units.reset = () => { x87Init(x87); resetSimdState(simd); };
+  }
+  return units;
 }
 
 /** Contributory exceptions (SDM Vol. 3A Table 6-4). */
@@ -83,10 +108,14 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     this.features = { ...DEFAULT_FEATURES, ...opts.features };
     this.onFerr = opts.onFerr;
     this.coprocessorHost = new CoprocessorBridge(this);
+    this.units = builtInUnits(this.features, this.coprocessorHost);
     this.reset();
   }
 
-  /** Plugs x87 / SIMD units in. Enable the matching `features` so CPUID advertises them. */
+  /**
+   * Replaces the x87 / SIMD units (the built-in ones from fpu/ and simd/ are attached
+   * according to `features`). Keep `features` consistent so CPUID advertises them.
+   */
   attachCoprocessor(units: CoprocessorUnits): void {
     this.units = units;
   }
@@ -301,7 +330,13 @@ export class InterpCpu extends Executor0F implements CpuBackend {
   execSimd(op: number): boolean {
     const simd = this.units.simd;
     if (simd === undefined) return false;
-    this.decodeModrm();
+    if (this.units.owns !== undefined && !this.units.owns(op, this.lastPrefix as 0 | 0x66 | 0xf2 | 0xf3)) return false;
+    if (op === 0x77) {
+      // EMMS has no ModRM byte.
+      this.modrm = 0xc0; this.mod = 3; this.reg = 0; this.rm = 0;
+    } else {
+      this.decodeModrm();
+    }
     return simd(op, this.fillOperand());
   }
 
@@ -330,7 +365,7 @@ interface MutableOperand {
  * The `CoprocessorHost` the integer core gives to the x87/SIMD units (plus the extension
  * members the units need: EFLAGS, operand size, FCS/FDS, MASKMOV address). One per CPU.
  */
-export class CoprocessorBridge implements CoprocessorHost {
+export class CoprocessorBridge implements CoprocessorHost, CoprocessorHostExt {
   constructor(private readonly cpu: InterpCpu) {}
   readU8(linear: number): number { return this.cpu.readU8(linear | 0); }
   readU16(linear: number): number { return this.cpu.readU16(linear | 0); }

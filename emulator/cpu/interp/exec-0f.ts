@@ -22,12 +22,6 @@ const MSB16 = 0x8000, MSB32 = 0x80000000 | 0;
 export const MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
   MSR_SYSENTER_EIP = 0x176, MSR_PAT = 0x277, MSR_MTRRCAP = 0xfe, MSR_MTRR_DEF_TYPE = 0x2ff, MSR_EFER = 0xc0000080 | 0;
 
-/** Opcodes of the 0F map that belong to MMX/SSE/SSE2 (routed to the SIMD unit). */
-export function isSimdOpcode(op: number): boolean {
-  return (op >= 0x10 && op <= 0x17) || (op >= 0x28 && op <= 0x2f) || (op >= 0x50 && op <= 0x7f) ||
-    op === 0xc2 || (op >= 0xc3 && op <= 0xc6) || (op >= 0xd0 && op <= 0xff) || op === 0x77;
-}
-
 /** The 0F map. */
 export abstract class Executor0F extends Executor {
   /** CPUID feature set (read by CPUID and by checks such as EFER.NXE). */
@@ -183,7 +177,8 @@ export abstract class Executor0F extends Executor {
         return;
       }
       case 0xae: {
-        // Group 15: fences and CLFLUSH are integer-side no-ops; the rest is x87/SSE state.
+        // Group 15: with a SIMD unit everything goes there; without, fences/CLFLUSH are no-ops.
+        if (this.execSimd(op)) return;
         const save = this.eip;
         const m = this.fetch8();
         this.eip = save;
@@ -194,11 +189,11 @@ export abstract class Executor0F extends Executor {
           return;
         }
         if ((m >> 6) !== 3 && reg === 7 && this.lastPrefix === 0) { this.decodeModrm(); return; } // CLFLUSH
-        if (!this.execSimd(op)) this.undefinedOpcode(0x1ae);
+        this.undefinedOpcode(0x1ae);
         return;
       }
       default:
-        if (isSimdOpcode(op) && this.execSimd(op)) return;
+        if (this.execSimd(op)) return;
         this.undefinedOpcode(0x100 | op);
     }
   }

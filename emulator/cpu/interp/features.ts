@@ -31,9 +31,13 @@ export interface CpuFeatures {
   stepping: number;
 }
 
-/** Default feature set: an integer-only P6-class core with PSE/PAE/PGE/PAT/SEP/TSC/MSR/CX8/CMOV. */
+/**
+ * Default feature set: a Pentium 4-class core (x87, MMX, FXSR, SSE, SSE2 through the fpu/
+ * and simd/ units) with PSE/PAE/PGE/PAT/SEP/TSC/MSR/CX8/CMOV/MTRR and NX; no local APIC
+ * unless the board has one.
+ */
 export const DEFAULT_FEATURES: Readonly<CpuFeatures> = {
-  fpu: false, mmx: false, fxsr: false, sse: false, sse2: false, apic: false, nx: true, mtrr: true,
+  fpu: true, mmx: true, fxsr: true, sse: true, sse2: true, apic: false, nx: true, mtrr: true,
   family: 6, model: 6, stepping: 3,
 };
 
