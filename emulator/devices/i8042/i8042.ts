@@ -373,9 +373,8 @@ export class I8042 implements Device {
         this.mouse.write(v);
         return;
       default:
-        // No command pending: the byte goes to the keyboard. Sending to the keyboard
-        // re-enables its interface, as the 8042 firmware does.
-        if (this.mode & KBD_MODE_DISABLE_KBD) this.ram[0] = this.mode & ~KBD_MODE_DISABLE_KBD;
+        // No command pending: the byte goes to the keyboard. Its replies wait while the
+        // keyboard interface is disabled (QEMU behaves the same; firmware re-enables it).
         this.keyboard.write(v);
     }
   }

@@ -220,3 +220,17 @@ describe('I8259', () => {
     expect(JSON.stringify(fresh.saveState())).toBe(before);
   });
 });
+
+describe('I8259 level mode from ICW1 (LTIM)', () => {
+  it('treats every input as level-triggered', () => {
+    const pic = new I8259();
+    outb(pic.masterIo, 0, 0x19); outb(pic.masterIo, 1, 0x20); outb(pic.masterIo, 1, 0x04); outb(pic.masterIo, 1, 0x01);
+    outb(pic.masterIo, 1, 0x00);
+    pic.setIrq(3, true);
+    expect(pic.acknowledge()).toBe(0x23);
+    outb(pic.masterIo, 0, 0x20);
+    expect(pic.hasInterrupt()).toBe(true); // still asserted: requested again
+    pic.setIrq(3, false);
+    expect(pic.hasInterrupt()).toBe(false);
+  });
+});

@@ -59,6 +59,21 @@ describe('Uart16550', () => {
     expect(irq.level).toBe(false);
   });
 
+  it("passes Linux 8250's UART_BUG_THRE probe (THRE reasserted on IER re-enable)", () => {
+    const { uart } = setup();
+    outb(uart.io, IER, 0x02);
+    const iir1 = inb(uart.io, IIR);
+    outb(uart.io, IER, 0x00);
+    outb(uart.io, IER, 0x02);
+    const iir = inb(uart.io, IIR);
+    outb(uart.io, IER, 0x00);
+    expect(iir1 & 1).toBe(0);
+    expect(iir & 1).toBe(0);
+    // And the 16550A FIFO probe: FCR 0xE7 shows 0xC0 in IIR.
+    outb(uart.io, FCR, 0xe7);
+    expect(inb(uart.io, IIR) & 0xe0).toBe(0xc0);
+  });
+
   it('receives without FIFO one byte at a time, draining the host queue', () => {
     const t = setup();
     const { uart, irq } = t;
