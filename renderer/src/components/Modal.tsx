@@ -30,13 +30,22 @@ export function Modal({ title, onCancel, children, className }: ModalProps) {
     if (!dialog.open) dialog.showModal();
     const autofocus = dialog.querySelector<HTMLElement>('[data-autofocus]');
     autofocus?.focus();
+    let unmounting = false;
     const cancel = (e: Event): void => {
       e.preventDefault();
       onCancelRef.current();
     };
+    // The browser may close the dialog itself (e.g. a repeated Escape, which Chromium does
+    // not let pages cancel twice); keep the app state in step with it.
+    const closed = (): void => {
+      if (!unmounting) onCancelRef.current();
+    };
     dialog.addEventListener('cancel', cancel);
+    dialog.addEventListener('close', closed);
     return () => {
+      unmounting = true;
       dialog.removeEventListener('cancel', cancel);
+      dialog.removeEventListener('close', closed);
       if (dialog.open) dialog.close();
       if (opener && opener.isConnected) opener.focus();
     };
