@@ -55,6 +55,7 @@ if (!existsSync(mainJs)) {
   process.exit(1);
 }
 
-const child = spawn(/** @type {string} */ (binary), [mainJs, ...process.argv.slice(2)], { stdio: 'inherit' });
+// `electron <root>` loads package.json's "main" (dist/main/electron/main.js) with the app's name and version.
+const child = spawn(/** @type {string} */ (binary), [root, ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
