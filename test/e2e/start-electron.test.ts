@@ -5,18 +5,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const script = path.resolve('scripts/start-electron.mjs');
 
-function run(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+function run(env: Record<string, string>, args: string[] = []): { status: number | null; stdout: string; stderr: string } {
   const base: Record<string, string | undefined> = { ...process.env };
   delete base['ELECTRON_SKIP_BINARY_DOWNLOAD'];
   delete base['VIREO_ELECTRON_PACKAGE_DIR'];
-  const r = spawnSync(process.execPath, [script], { env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [script, ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -61,5 +61,17 @@ describe('scripts/start-electron.mjs without the Electron binary', () => {
   it.skipIf(existsSync(path.resolve('node_modules/electron/path.txt')))(
     'with the real electron package on this machine (binary absent): one line, exit 1', () => {
       expectOneLineExplanation(run({ ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }), /not installed/);
+    });
+
+  it.skipIf(process.platform === 'win32' || !existsSync(path.resolve('dist/main/electron/main.js')))(
+    'with the binary present: launches it on the app directory, forwards arguments and the exit code', async () => {
+      await mkdir(path.join(fakeElectron, 'dist'));
+      await writeFile(path.join(fakeElectron, 'path.txt'), 'electron');
+      const bin = path.join(fakeElectron, 'dist', 'electron');
+      await writeFile(bin, '#!/bin/sh\necho "fake-electron $*"\nexit 3\n');
+      await chmod(bin, 0o755);
+      const out = run({ VIREO_ELECTRON_PACKAGE_DIR: fakeElectron }, ['--data-dir', '/tmp/x']);
+      expect(out.stdout.trim()).toBe(`fake-electron ${process.cwd()} --data-dir /tmp/x`);
+      expect(out.status).toBe(3);
     });
 });
