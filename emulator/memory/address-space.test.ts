@@ -111,6 +111,10 @@ describe('AddressSpace', () => {
     as.root.addSubregion(bar, 0x20000, { mayOverlap: true });
     bar.setAddress(0x10000); // guest-programmed BAR overlap: no throw, later wins
     expect(as.lookup(0x10000)!.region.name).toBe('bar');
+    bar.setAddress(0xfffff800); // BAR sizing: sticks out of the 4 GiB root, clipped
+    const top = as.lookup(0xffffffff)!;
+    expect(top.region.name).toBe('bar');
+    expect([top.start, top.end, top.regionOffset]).toEqual([0xfffff800, 2 ** 32, 0]);
     const c = as.mmio('c', 0x1000, h);
     as.root.addSubregion(c, 0x30000);
     expect(() => c.setAddress(0x10000)).toThrow(/overlaps/);
