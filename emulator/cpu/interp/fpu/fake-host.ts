@@ -1,5 +1,5 @@
 /**
- * A test double for `CoprocessorHostExt`: 64 KiB of flat memory, eight GPRs, EFLAGS and
+ * A test double for `CoprocessorHostExt`: flat memory (64 KiB by default), eight GPRs, EFLAGS and
  * control registers as plain fields; `fault` throws a `FakeFault`. Used by the unit tests of
  * the x87 and SIMD units (no paging, no segmentation).
  */
@@ -15,8 +15,12 @@ export class FakeFault extends Error {
 
 /** A flat-memory host for unit tests. */
 export class FakeHost implements CoprocessorHostExt {
-  readonly mem = new Uint8Array(0x10000);
-  readonly view = new DataView(this.mem.buffer);
+  readonly mem: Uint8Array;
+  readonly view: DataView;
+  constructor(sizeBytes = 0x10000) {
+    this.mem = new Uint8Array(sizeBytes);
+    this.view = new DataView(this.mem.buffer);
+  }
   readonly regs = new Uint32Array(8);
   eflags = 0x2;
   cr0 = 0x33; // PE, MP, ET, NE

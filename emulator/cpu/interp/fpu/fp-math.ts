@@ -130,10 +130,11 @@ export function overflowResult(negative: boolean, rc: number, single: boolean): 
 
 const SPLIT = 134217729; // 2^27 + 1
 const SPLIT_LIMIT = 6.69692879491417e299; // 2^996
+const TINY = 2 ** -900;
+const UP600 = 2 ** 600;
+const DOWN600 = 2 ** -600;
 
-/** Exact error of the product a*b = p (Dekker); 0 when out of the safe range. */
-export function productError(a: number, b: number, p: number): number {
-  if (!(Math.abs(a) < SPLIT_LIMIT && Math.abs(b) < SPLIT_LIMIT)) return 0;
+function dekker(a: number, b: number, p: number): number {
   let c = SPLIT * a;
   const ah = c - (c - a);
   const al = a - ah;
@@ -143,23 +144,77 @@ export function productError(a: number, b: number, p: number): number {
   return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
 }
 
+/**
+ * Residual of the rounded product p = a*b: a number with the sign of (a*b - p), 0 when p is
+ * exact. Operands are rescaled by powers of two so that Dekker's split neither overflows nor
+ * loses the error below the denormal range; only the sign of the result is meaningful.
+ */
+export function productError(a: number, b: number, p: number): number {
+  if (Math.abs(a) >= SPLIT_LIMIT) {
+    a *= DOWN600;
+    p *= DOWN600;
+  }
+  if (Math.abs(b) >= SPLIT_LIMIT) {
+    b *= DOWN600;
+    p *= DOWN600;
+  }
+  if (Math.abs(p) < TINY) {
+    if (a === 0 || b === 0) return 0;
+    if (p === 0) return (a < 0) !== (b < 0) ? -1 : 1; // underflowed to zero
+    // p (possibly denormal) scales up exactly; so does the smaller operand
+    if (Math.abs(a) < Math.abs(b)) a *= UP600;
+    else b *= UP600;
+    const ps = p * UP600;
+    const pn = a * b;
+    return (pn - ps) + dekker(a, b, pn);
+  }
+  return dekker(a, b, p);
+}
+
 /** Exact error of the sum a+b = s (Knuth TwoSum). */
 export function sumError(a: number, b: number, sum: number): number {
   const bb = sum - a;
   return (a - (sum - bb)) + (b - bb);
 }
 
-/** Residual sign of q = a/b rounded (sign of a/b - q). */
+/** Residual sign of q = a/b rounded (sign of a/b - q); rescales to avoid under/overflow. */
 export function divResidual(a: number, b: number, q: number): number {
+  const aq = Math.abs(q);
+  if (aq < TINY || aq > 1 / TINY) {
+    const up = aq < TINY;
+    // scale the operand that is far from 1 towards it (both scalings are exact)
+    if (up) {
+      if (Math.abs(b) > 1) b *= DOWN600;
+      else a *= UP600;
+      q *= UP600;
+    } else {
+      if (Math.abs(b) < 1) b *= UP600;
+      else a *= DOWN600;
+      q *= DOWN600;
+    }
+  }
+  if (Math.abs(q) < TINY || Math.abs(b) < TINY || Math.abs(q) >= SPLIT_LIMIT || Math.abs(b) >= SPLIT_LIMIT) {
+    // still extreme (denormal divisor and the like): compare through a fused-free fallback
+    const back = q * b;
+    return b < 0 ? back - a : a - back;
+  }
   const p = q * b;
-  const r = (a - p) - productError(q, b, p);
+  const r = (a - p) - dekker(q, b, p);
   return b < 0 ? -r : r;
 }
 
 /** Residual sign of q = sqrt(a) rounded (sign of sqrt(a) - q). */
 export function sqrtResidual(a: number, q: number): number {
+  if (q === 0 || !Number.isFinite(q)) return 0;
+  if (q < TINY) {
+    a *= UP600 * UP600;
+    q *= UP600;
+  } else if (q >= SPLIT_LIMIT / 2 ** 60) {
+    a *= DOWN600 * DOWN600;
+    q *= DOWN600;
+  }
   const p = q * q;
-  return (a - p) - productError(q, q, p);
+  return (a - p) - dekker(q, q, p);
 }
 
 /**

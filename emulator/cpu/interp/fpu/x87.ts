@@ -273,6 +273,7 @@ function setCC(s: X87State, cc: number): void {
   s.sw = (s.sw & ~SW_CC) | cc;
 }
 
+/** FCOMI & co. set ZF, PF, CF and clear OF, SF, AF (SDM Vol. 2 FCOMI). */
 function setEflagsFromCompare(host: CoprocessorHostExt, r: number): void {
   const f = host.getEflags() & ~(EFLAGS_CF | EFLAGS_PF | EFLAGS_ZF | EFLAGS_OF | EFLAGS_SF | EFLAGS_AF);
   host.setEflags(f | EFL_BY_RESULT[r]!);
@@ -525,7 +526,7 @@ function storeBcd(s: X87State, host: CoprocessorHostExt, p: number, addr: number
     const rc = (s.cw >>> 10) & 3;
     if (toInt(s, host, p, 64, rc, out)) {
       v = BigInt.asIntN(64, (BigInt(out[1]!) << 32n) | BigInt(out[0]!));
-      neg = v < 0n || Object.is(x, -0);
+      neg = x < 0 || Object.is(x, -0); // the sign of the source, even when it rounds to zero
       if (v < 0n) v = -v;
       if (v > 999999999999999999n) ok = false;
     } else ok = false;
@@ -706,6 +707,22 @@ function scale2(x: number, n: number): number {
   return x * 2 ** n;
 }
 
+/**
+ * The low three bits of trunc(|x / y|) (x, y finite, y != 0, exponent difference < 64),
+ * given r = x % y. Exact: goes through BigInt only when the quotient exceeds 2^53.
+ */
+function quotientLow3(s: X87State, x: number, y: number, r: number): number {
+  const q = Math.abs((x - r) / y);
+  if (q < 4503599627370496) return Math.round(q) % 8;
+  // x = mx * 2^ex, y = my * 2^ey with 53-bit integer significands
+  const ex = exponentOf(s, x) - 52;
+  const ey = exponentOf(s, y) - 52;
+  const mx = BigInt(Math.abs(x) * 2 ** -ex);
+  const my = BigInt(Math.abs(y) * 2 ** -ey);
+  const qi = ex >= ey ? (mx << BigInt(ex - ey)) / my : mx / (my << BigInt(ey - ex));
+  return Number(qi & 7n);
+}
+
 /** Unbiased exponent of a finite non-zero binary64. */
 function exponentOf(s: X87State, x: number): number {
   s.scratch.f64[0] = x;
@@ -876,7 +893,7 @@ function d9Misc(s: X87State, host: CoprocessorHostExt, modrm: number): void {
         return;
       }
       let r = x % y; // exact
-      let q = Math.abs(Math.round((x - r) / y));
+      let q = quotientLow3(s, x, y, r);
       if (modrm === 0xf5) {
         const ay = Math.abs(y);
         const ar = Math.abs(r);
