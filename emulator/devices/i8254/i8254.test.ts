@@ -71,6 +71,12 @@ describe('I8254', () => {
     expect(irq.rising).toBe(r + 1);
     // After terminal count the counter keeps wrapping downwards.
     expect(readCount(pit, 0)).toBe((100 - ticks(clock.nowNs())) & 0xffff);
+    // Writing the first byte of a new count stops counting and drops OUT.
+    outb(pit.io, 0, 50);
+    expect(irq.level).toBe(false);
+    outb(pit.io, 0, 0);
+    clock.step(ticksToNs(51));
+    expect(irq.level).toBe(true);
   });
 
   it('counter latch holds the value until both bytes are read', () => {

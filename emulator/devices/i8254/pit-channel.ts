@@ -8,7 +8,7 @@
  * Definitions" 0-5 and "Gate Pin Operations Summary"; QEMU hw/timer/i8254.c for what PC
  * software depends on (mode 3 count read decrements by two; count 0 means 65536 / 10^4).
  * Leaves out: the one-clock delay between writing a count and loading it into the
- * counting element; mode 0's "writing the first byte of a word stops counting"; new
+ * counting element; new
  * counts in modes 2/3 taking effect only at the end of the current period (a write
  * restarts the period at once, as in QEMU); mode 1/5 counts written while counting are
  * applied at once, not at the next trigger.
@@ -248,7 +248,15 @@ export class PitChannel {
   write(value: number, nowNs: number): void {
     switch (this.writeState) {
       case RW_MSB: this.loadCount(value << 8, nowNs); break;
-      case RW_WORD: this.writeLatch = value; this.writeState = RW_WORD_MSB; break;
+      case RW_WORD:
+        this.writeLatch = value;
+        this.writeState = RW_WORD_MSB;
+        if (this.mode === 0 && this.armed) {
+          // Mode 0: writing the first byte stops counting and drives OUT low at once.
+          this.heldCount = this.counterValue(nowNs);
+          this.armed = false;
+        }
+        break;
       case RW_WORD_MSB: this.writeState = RW_WORD; this.loadCount(this.writeLatch | (value << 8), nowNs); break;
       default: this.loadCount(value, nowNs); break;
     }

@@ -164,6 +164,8 @@ export class Uart16550 implements Device {
   readonly io: IoHandler;
   /** Bytes lost to overrun (loopback only; host input is flow-controlled). */
   overruns = 0;
+  /** Guest writes to the read-only LSR/MSR. */
+  readOnlyWrites = 0;
   private divisor = 12;
   private ier = 0;
   private iir = UART_IIR_NO_INT;
@@ -437,6 +439,7 @@ export class Uart16550 implements Device {
       case UART_LSR:
       case UART_MSR:
         // Factory test registers on some parts; writes are ignored (QEMU does the same).
+        this.readOnlyWrites++;
         this.log?.(`${this.id}: write 0x${value.toString(16)} to read-only register ${offset}`);
         return;
       default:
