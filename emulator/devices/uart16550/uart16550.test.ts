@@ -164,7 +164,13 @@ describe('Uart16550', () => {
       (seq, input) => {
         const { uart, clock } = setup();
         uart.receive(input);
-        replay([{ h: uart.io, span: 8 }], seq, (ns) => clock.step(ns));
+        for (const a of seq) {
+          replay([{ h: uart.io, span: 8 }], [a], (ns) => clock.step(ns));
+          // Invariants: DR mirrors a non-empty receiver; the FIFO never holds more than 16 bytes.
+          const st = uart.saveState() as unknown as { lsr: number; rxFifo: number[]; queue: number[] };
+          expect((st.lsr & 1) === 1).toBe(st.rxFifo.length > 0);
+          expect(st.rxFifo.length).toBeLessThanOrEqual(16);
+        }
         const copy = new Uart16550({ irq: new FakeIrqLine(), clock, scheduler: clock, sink: () => {} });
         expectRoundTrip(uart, copy);
         const lsr = inb(uart.io, LSR);
