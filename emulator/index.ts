@@ -7,3 +7,14 @@ export { VirtualClock } from './time/clock.js';
 export type { Clock, Scheduler, TimerHandle } from './time/clock.js';
 export { CpuExit } from './cpu/backend.js';
 export type { CpuBackend, CpuRegs, VmOps, InterruptSource } from './cpu/backend.js';
+export { PcMachine, createPcMachine, type PcMachineOptions } from './machine/pc-machine.js';
+export type { RunState, StopReason } from './machine/run-loop.js';
+export type { HostTiming } from './machine/host-timing.js';
+export { createNodeTiming } from './host/node-timing.js';
+export { loadFirmware } from './host/firmware-files.js';
+export { FirmwareNotFoundError } from './firmware/firmware-lookup.js';
+export { openDisk, createDisk, probeDisk } from './host/open-disk.js';
+export { StorageError } from './storage/block-backend.js';
+
+/** URL of the worker entry that hosts one machine per worker thread (see protocol/worker.ts). */
+export const machineWorkerUrl: URL = new URL('./worker/machine-worker.js', import.meta.url);

@@ -19,6 +19,7 @@ function makeBoard(over: Partial<PcBoardOptions> = {}): { board: PcBoard; events
     bios: fakeBios(0xea),
     vgaBios: null,
     clock,
+    rtcStart: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
     debugconOut: (b) => debug.push(...b),
     onDebugExit: (code) => events.push(`exit:${code}`),
     onPowerOff: () => events.push('poweroff'),

@@ -45,8 +45,14 @@ import { Apm } from '../devices/apm/apm.js';
 import { FwCfg } from '../devices/fw-cfg/fw-cfg.js';
 import { addPcFwCfgItems, encodeBootOrder } from '../devices/fw-cfg/fw-cfg-items.js';
 import { StdVga } from '../devices/vga/vga.js';
-import { VGA_IO_BASE, VGA_IO_LENGTH, VGA_LEGACY_GPA, VGA_LEGACY_LENGTH, DISPI_IO_BASE } from '../devices/vga/vga-constants.js';
-import { encodeE820, firmwareE820, pcRamLayout } from '../firmware/e820.js';
+import { VGA_IO_BASE, VGA_IO_LENGTH, VGA_LEGACY_GPA, VGA_LEGACY_LENGTH, DISPI_IO_BASE, DISPI_IO_LENGTH } from '../devices/vga/vga-constants.js';
+import { cmosMemoryBytes, encodeE820, firmwareE820, pcRamLayout } from '../firmware/e820.js';
+import { Mc146818 } from '../devices/mc146818/mc146818.js';
+import { setBootOrder } from '../devices/mc146818/cmos-layout.js';
+import { Uart16550 } from '../devices/uart16550/uart16550.js';
+import { VgaRenderer } from '../display/vga-renderer.js';
+import { screenText } from '../display/text-screen.js';
+import { encodePng } from '../display/png.js';
 
 /** What the board needs from its machine. */
 export interface PcBoardOptions {
@@ -56,6 +62,12 @@ export interface PcBoardOptions {
   /** The VGA option ROM (vgabios-stdvga.bin), handed to the firmware through fw_cfg. */
   vgaBios: Uint8Array | null;
   clock: VirtualClock;
+  /** Wall-clock time the RTC starts at. */
+  rtcStart: Date;
+  /** Bytes the guest transmits on COM1. */
+  serialOut?: (bytes: Uint8Array) => void;
+  /** COM1 has taken every queued host byte: more may be sent. */
+  onSerialRxDrained?: () => void;
   /** Boot order for the firmware: OpenFirmware device paths, first tried first. */
   bootOrder?: readonly string[];
   /** Bytes the guest writes to the debug console ports (0xe9, 0x402). */
@@ -98,6 +110,10 @@ export class PcBoard {
   readonly fwCfg: FwCfg;
   readonly vga: StdVga;
   readonly vgaPci: PciFunction;
+  readonly rtc: Mc146818;
+  readonly com1: Uart16550;
+  private readonly renderer: VgaRenderer;
+  private readonly cmosBytes: Array<{ index: number; value: number }>;
   /** Every device, in reset order. */
   readonly devices: Device[] = [];
   /** The VmOps the CPU backend calls for port I/O and MMIO. */
@@ -153,6 +169,22 @@ export class PcBoard {
     this.register(0x61, 1, 'port61', this.port61.io);
     this.devices.push(this.pit, this.port61);
 
+    // ----- RTC / CMOS -----
+    this.rtc = new Mc146818({ irq: this.isaIrq(8), clock, scheduler: clock, startTimeMs: opts.rtcStart.getTime(), log: opts.log });
+    this.register(0x70, 2, 'mc146818', this.rtc.io);
+    this.cmosBytes = cmosMemoryBytes(layout, 1);
+    this.devices.push(this.rtc);
+
+    // ----- serial -----
+    this.com1 = new Uart16550({
+      id: 'com1', irq: this.isaIrq(4), clock, scheduler: clock,
+      sink: (byte) => opts.serialOut?.(Uint8Array.of(byte)),
+      onRxDrained: () => opts.onSerialRxDrained?.(),
+      log: opts.log,
+    });
+    this.register(0x3f8, 8, 'com1', this.com1.io);
+    this.devices.push(this.com1);
+
     // ----- system control, debug -----
     this.port92 = new Port92({ setA20: opts.setA20, reset: opts.onResetRequest });
     this.register(0x92, 1, 'port92', this.port92.io);
@@ -203,7 +235,7 @@ export class PcBoard {
     // ----- VGA (QEMU stdvga: PCI 1234:1111, BAR0 = LFB, BAR2 = MMIO registers) -----
     this.vga = new StdVga({ memory: this.mem, clock, vramBytes });
     this.register(VGA_IO_BASE, VGA_IO_LENGTH, 'vga', this.vga.ioPorts);
-    this.register(DISPI_IO_BASE, 2, 'bochs-dispi', this.vga.dispiPorts);
+    this.register(DISPI_IO_BASE, DISPI_IO_LENGTH, 'bochs-dispi', this.vga.dispiPorts);
     as.root.addSubregion(as.mmio('vga-lowmem', VGA_LEGACY_LENGTH, this.vga.legacyWindow), VGA_LEGACY_GPA, { priority: 1 });
     this.vgaPci = new PciFunction({
       id: 'vga-pci', vendorId: 0x1234, deviceId: 0x1111, revision: 0x02, classCode: 0x030000,
@@ -213,6 +245,7 @@ export class PcBoard {
     });
     this.pciBus.add(2, 0, this.vgaPci);
     this.devices.push(this.vga, this.vgaPci);
+    this.renderer = new VgaRenderer(this.vga);
 
     // ----- fw_cfg -----
     this.fwCfg = new FwCfg({
@@ -246,6 +279,21 @@ export class PcBoard {
   reset(): void {
     for (const d of this.devices) d.reset('hard');
     this.isaLevels.fill(0);
+    // CMOS is battery-backed: (re)state what the firmware reads from it.
+    for (const b of this.cmosBytes) this.rtc.setByte(b.index, b.value);
+    setBootOrder(this.rtc, ['cdrom', 'disk']);
+  }
+
+  /** The text-mode screen as plain text, or a note when the display is in a graphics mode. */
+  screenText(): string {
+    return screenText(this.vga) ?? '(the display is in a graphics mode; use --screenshot)';
+  }
+
+  /** The current screen as PNG bytes. */
+  screenshotPng(): Uint8Array {
+    this.renderer.invalidate();
+    const r = this.renderer.render();
+    return encodePng(r.pixels, r.width, r.height);
   }
 
   private setIsaIrq(n: number, level: boolean): void {

@@ -119,3 +119,22 @@ describe('RunLoop (deterministic)', () => {
     expect(states).toEqual(['running', 'paused', 'running', 'stopped']);
   });
 });
+
+describe('RunLoop reset requests', () => {
+  it('applies a device reset request at the next instruction boundary', async () => {
+    const cpu = new ScriptedCpu();
+    let machineResets = 0;
+    const loop = new RunLoop({ cpu, clock: new VirtualClock(), reset: () => { machineResets++; cpu.reset(); } }, fakeTiming(), { deterministic: true, chunkInstructions: 10 });
+    let runs = 0;
+    cpu.onRun = (c) => {
+      runs++;
+      if (runs === 2) { c.instructionsRetired += 3; loop.requestReset(); return CpuExit.Yield; }
+      if (runs === 4) loop.stop({ kind: 'requested', detail: 'done' });
+      return undefined;
+    };
+    await loop.run();
+    expect(machineResets).toBe(1);
+    expect(cpu.resets).toBe(1);
+    expect(loop.instructions).toBe(10 + 3 + 10 + 10);
+  });
+});

@@ -60,6 +60,7 @@ export class RunLoop {
   private baseHostMs = 0;
   /** Guest instructions executed under this loop (survives CPU resets). */
   private instrBeforeReset = 0;
+  private resetRequested = false;
 
   constructor(
     private readonly target: RunTarget,
@@ -128,6 +129,15 @@ export class RunLoop {
     w?.();
   }
 
+  /**
+   * Asks for a machine reset at the next instruction boundary (a device asked for it from
+   * inside an I/O access: port 0x92, 0xCF9, the keyboard controller).
+   */
+  requestReset(): void {
+    this.resetRequested = true;
+    this.target.cpu.kick();
+  }
+
   /** Wakes a halted CPU's sleep early (a device raised an interrupt from host I/O). */
   wake(): void {
     this.timing.wake();
@@ -147,8 +157,12 @@ export class RunLoop {
           budget = Math.max(1, Math.min(budget, until));
         }
       }
-      const exit = cpu.run(budget);
+      let exit = cpu.run(budget);
       this.advanceClock();
+      if (this.resetRequested) {
+        this.resetRequested = false;
+        exit = CpuExit.Reset;
+      }
       if (this.state !== 'running') return false;
       switch (exit) {
         case CpuExit.Halt:

@@ -1,0 +1,157 @@
+/**
+ * PcMachine: one complete virtual PC — the pc board, a CPU backend and the run loop — and
+ * the host-facing controls (run, pause, resume, stop, reset, serial input, screen).
+ *
+ * Construction only needs data and injected host services (firmware bytes, timing,
+ * output sinks); the machine never touches files, sockets or the wall clock itself, so
+ * the same class runs in a worker thread, in the CLI process, or in a test.
+ */
+import { PcBoard } from '../board/pc.js';
+import { InterpCpu } from '../cpu/interp/cpu.js';
+import { VirtualClock } from '../time/clock.js';
+import type { HostTiming } from './host-timing.js';
+import { rateLimitedLog } from './rate-limited-log.js';
+import { RunLoop, type RunState, type StopReason } from './run-loop.js';
+
+/** Everything a PcMachine is built from. */
+export interface PcMachineOptions {
+  memoryBytes: number;
+  /** System BIOS image (SeaBIOS). */
+  bios: Uint8Array;
+  /** VGA option ROM (vgabios-stdvga.bin), or null for none. */
+  vgaBios: Uint8Array | null;
+  /** Virtual time from executed instructions instead of host time. */
+  deterministic: boolean;
+  timing: HostTiming;
+  /** Wall-clock time the RTC starts at (the host's "now", read by the caller). */
+  rtcStart: Date;
+  /** Bytes the guest sends on COM1. */
+  serialOut?: (bytes: Uint8Array) => void;
+  /** Bytes the guest writes to the debug console ports 0xe9 / 0x402. */
+  debugconOut?: (bytes: Uint8Array) => void;
+  /** Diagnostics (guest misbehaviour, unimplemented features); rate-limited here. */
+  log?: (message: string) => void;
+  /** Called on run-state changes. */
+  onState?: (state: RunState) => void;
+}
+
+/** A virtual PC. */
+export class PcMachine {
+  readonly board: PcBoard;
+  readonly cpu: InterpCpu;
+  readonly clock = new VirtualClock();
+  private readonly loop: RunLoop;
+  private readonly log: (message: string) => void;
+
+  private serialPending: number[] = [];
+  private readonly serialIn: number[] = [];
+
+  constructor(private readonly opts: PcMachineOptions) {
+    this.log = rateLimitedLog(opts.log ?? (() => {}));
+    // The board's callbacks reach the CPU, which is built after the board.
+    const late: { cpu?: InterpCpu } = {};
+    this.board = new PcBoard({
+      memoryBytes: opts.memoryBytes,
+      bios: opts.bios,
+      vgaBios: opts.vgaBios,
+      clock: this.clock,
+      rtcStart: opts.rtcStart,
+      debugconOut: opts.debugconOut,
+      serialOut: opts.serialOut ? (bytes) => this.queueSerial(bytes) : undefined,
+      onSerialRxDrained: () => this.pumpSerialInput(),
+      onDebugExit: (code) => this.loop.stop({ kind: 'debug-exit', code }),
+      onPowerOff: () => this.loop.stop({ kind: 'power-off' }),
+      onResetRequest: () => this.loop.requestReset(),
+      setA20: (enabled) => late.cpu?.setA20(enabled),
+      onIntr: (level) => { if (level) late.cpu?.kick(); },
+      log: this.log,
+    });
+    const cpu = new InterpCpu({
+      mem: this.board.mem,
+      physMap: this.board.physMap,
+      ops: this.board.vmOps,
+      interrupts: this.board.pic,
+      log: { warn: (m) => this.log(`cpu: ${m}`) },
+    });
+    this.cpu = cpu;
+    late.cpu = cpu;
+    this.loop = new RunLoop(
+      { cpu, clock: this.clock, reset: () => this.hardReset() },
+      opts.timing,
+      { deterministic: opts.deterministic, onState: opts.onState },
+    );
+    this.hardReset();
+  }
+
+  /** Runs until the machine stops; resolves with the reason. */
+  run(): Promise<StopReason> {
+    return this.loop.run();
+  }
+
+  /** Pauses at the next slice boundary. */
+  pause(): void { this.loop.pause(); }
+
+  /** Resumes a paused machine. */
+  resume(): void { this.loop.resume(); }
+
+  /** Stops the machine for good. */
+  stop(reason: StopReason): void { this.loop.stop(reason); }
+
+  /** Current run state. */
+  get runState(): RunState { return this.loop.runState; }
+
+  /** Guest instructions executed so far (across resets). */
+  get instructions(): number { return this.loop.instructions; }
+
+  /** Resets the machine at the next instruction boundary (like pressing the reset button). */
+  requestReset(): void { this.loop.requestReset(); }
+
+  /** Sends bytes to the guest on COM1 (what a user types on the serial console). */
+  serialInput(bytes: Uint8Array): void {
+    for (const b of bytes) this.serialIn.push(b);
+    this.pumpSerialInput();
+    this.loop.wake();
+  }
+
+  /** Moves queued host bytes into the UART as far as it accepts them (the rest waits for onRxDrained). */
+  private pumpSerialInput(): void {
+    if (this.serialIn.length === 0) return;
+    const taken = this.board.com1.receive(this.serialIn);
+    this.serialIn.splice(0, taken);
+  }
+
+  /** The VGA text screen as lines of text (empty lines trimmed at the end). */
+  screenText(): string {
+    return this.board.screenText();
+  }
+
+  /** The current screen as a PNG image. */
+  screenshotPng(): Uint8Array {
+    return this.board.screenshotPng();
+  }
+
+  /**
+   * Collects serial bytes during a slice and hands them over in one piece once the slice
+   * yields (a microtask runs only after the synchronous CPU slice), instead of per byte.
+   */
+  private queueSerial(bytes: Uint8Array): void {
+    if (this.serialPending.length === 0) {
+      queueMicrotask(() => {
+        const out = Uint8Array.from(this.serialPending);
+        this.serialPending = [];
+        this.opts.serialOut?.(out);
+      });
+    }
+    for (const b of bytes) this.serialPending.push(b);
+  }
+
+  private hardReset(): void {
+    this.board.reset();
+    this.cpu.reset();
+  }
+}
+
+/** Creates a PcMachine (the public factory used by the CLI and the worker). */
+export function createPcMachine(opts: PcMachineOptions): PcMachine {
+  return new PcMachine(opts);
+}

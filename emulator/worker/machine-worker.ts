@@ -1,0 +1,69 @@
+/**
+ * The emulator worker: one per running VM (worker_threads). It receives HostToWorker
+ * messages, validates them, builds and drives a PcMachine, and reports state, serial
+ * output and results as WorkerToHost messages. A host-side bug in here crashes only this
+ * worker; the host marks the VM crashed with the reason.
+ */
+import { parentPort } from 'node:worker_threads';
+import { HostToWorker, type WorkerToHost, type WorkerMachineConfig } from '../../protocol/worker.js';
+import { createNodeTiming } from '../host/node-timing.js';
+import { loadFirmware } from '../host/firmware-files.js';
+import { PcMachine } from '../machine/pc-machine.js';
+
+const port = parentPort;
+if (!port) throw new Error('machine-worker.js must run in a worker thread');
+
+function send(msg: WorkerToHost): void {
+  port!.postMessage(msg);
+}
+
+let machine: PcMachine | undefined;
+
+function start(config: WorkerMachineConfig): void {
+  if (machine) { send({ type: 'error', message: 'start: the machine is already running' }); return; }
+  if (config.cpus !== 1) { send({ type: 'error', message: `start: ${config.cpus} vCPUs requested; only 1 is supported so far` }); return; }
+  const bios = loadFirmware('bios-256k.bin', { explicitPath: config.biosPath }).bytes;
+  const vgaBios = loadFirmware('vgabios-stdvga.bin', { explicitPath: config.vgaBiosPath }).bytes;
+  const m = new PcMachine({
+    memoryBytes: config.memoryBytes,
+    bios,
+    vgaBios,
+    deterministic: config.deterministic,
+    timing: createNodeTiming(),
+    rtcStart: new Date(),
+    serialOut: (data) => send({ type: 'serial-out', data }),
+    log: (message) => send({ type: 'log', message }),
+    onState: (state) => send({ type: 'state', state }),
+  });
+  machine = m;
+  const stats = setInterval(() => send({ type: 'stats', instructions: m.instructions, virtualNs: m.clock.nowNs() }), 1000);
+  void m.run().then((reason) => {
+    clearInterval(stats);
+    send({ type: 'stopped', reason });
+    port!.close();
+  });
+}
+
+port.on('message', (raw: unknown) => {
+  const parsed = HostToWorker.safeParse(raw);
+  if (!parsed.success) {
+    send({ type: 'error', message: `malformed message from host: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ')}` });
+    return;
+  }
+  const msg = parsed.data;
+  try {
+    if (msg.type === 'start') { start(msg.config); return; }
+    if (!machine) { send({ type: 'error', message: `${msg.type}: no machine has been started` }); return; }
+    switch (msg.type) {
+      case 'pause': machine.pause(); break;
+      case 'resume': machine.resume(); break;
+      case 'stop': machine.stop({ kind: 'requested', detail: 'stop' }); break;
+      case 'reset': machine.requestReset(); break;
+      case 'serial-in': machine.serialInput(msg.data); break;
+      case 'screenshot': send({ type: 'screenshot', requestId: msg.requestId, png: machine.screenshotPng() }); break;
+      case 'screen-text': send({ type: 'screen-text', requestId: msg.requestId, text: machine.screenText() }); break;
+    }
+  } catch (err) {
+    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+});

@@ -1,0 +1,131 @@
+/**
+ * `vireo run`: boots a PC machine headless, like a small `qemu-system-i386`, wiring the
+ * serial port and debug console to stdio or files, and ending on power-off,
+ * isa-debug-exit, a timeout or a string in the output.
+ */
+import { writeFileSync } from 'node:fs';
+import { createPcMachine, createNodeTiming, loadFirmware, type StopReason } from '../../emulator/index.js';
+import { openSink, StringWatcher, type ByteSink } from './sinks.js';
+import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
+
+/** Exit status when --timeout ends the run (as coreutils timeout(1)). */
+export const EXIT_TIMEOUT = 124;
+
+/** Runs `vireo run ARGV`; resolves with the process exit status. */
+export async function runCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(RUN_USAGE);
+    return 0;
+  }
+  let opts: RunOptions;
+  try {
+    opts = parseRunOptions(argv);
+  } catch (err) {
+    console.error(`vireo run: ${(err as Error).message}`);
+    return 1;
+  }
+  try {
+    return await boot(opts);
+  } catch (err) {
+    console.error(`vireo run: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function boot(opts: RunOptions): Promise<number> {
+  if (opts.backend === 'kvm') throw new Error('--backend kvm: the KVM backend is not available in this build yet; use --backend interp');
+  if (opts.cpus > 1) throw new Error(`--cpus ${opts.cpus}: only 1 vCPU is supported so far`);
+  if (opts.cdrom !== undefined || opts.disks.length > 0) {
+    throw new Error('--cdrom/--disk: the IDE controller is not part of this build yet');
+  }
+  const bios = loadFirmware('bios-256k.bin', { explicitPath: opts.firmware }).bytes;
+  const vgaBios = loadFirmware('vgabios-stdvga.bin', { explicitPath: opts.vgaBios }).bytes;
+
+  const serialSink = openSink(opts.serial, '--serial');
+  const debugSink = openSink(opts.debugcon, '--debugcon');
+  let stopRequest: StopReason | undefined;
+  const machineRef: { stop?: (r: StopReason) => void } = {};
+  const requestStop = (r: StopReason): void => { stopRequest ??= r; machineRef.stop?.(r); };
+  const watcher = opts.exitOn === undefined ? null
+    : new StringWatcher(opts.exitOn, () => requestStop({ kind: 'requested', detail: 'exit-on' }));
+
+  const machine = createPcMachine({
+    memoryBytes: opts.memoryBytes,
+    bios,
+    vgaBios,
+    deterministic: opts.deterministic,
+    timing: createNodeTiming(),
+    rtcStart: new Date(),
+    serialOut: (bytes) => { serialSink?.write(bytes); watcher?.feed(bytes); },
+    debugconOut: (bytes) => { debugSink?.write(bytes); watcher?.feed(bytes); },
+    log: (msg) => { if (process.env['VIREO_DEBUG']) process.stderr.write(`vireo: ${msg}\n`); },
+  });
+  machineRef.stop = (r) => machine.stop(r);
+  if (stopRequest) machine.stop(stopRequest);
+
+  const detachInput = opts.serial === 'stdio' ? attachStdin((b) => machine.serialInput(b), () => requestStop({ kind: 'requested', detail: 'quit' })) : () => {};
+  const timer = opts.timeoutSec === undefined ? undefined
+    : setTimeout(() => requestStop({ kind: 'requested', detail: 'timeout' }), opts.timeoutSec * 1000);
+
+  let reason: StopReason;
+  try {
+    reason = await machine.run();
+  } finally {
+    if (timer) clearTimeout(timer);
+    detachInput();
+    await closeAll([serialSink, debugSink]);
+  }
+
+  if (opts.screenText) process.stdout.write(machine.screenText() + '\n');
+  if (opts.screenshot !== undefined) writeFileSync(opts.screenshot, machine.screenshotPng());
+
+  switch (reason.kind) {
+    case 'debug-exit': return reason.code;
+    case 'power-off': return 0;
+    case 'requested':
+      if (reason.detail === 'timeout') {
+        process.stderr.write(`vireo run: stopped after --timeout ${opts.timeoutSec} s\n`);
+        return EXIT_TIMEOUT;
+      }
+      return 0;
+    case 'halted-forever':
+      process.stderr.write('vireo run: the guest halted with interrupts disabled and nothing can wake it\n');
+      return 1;
+    case 'error':
+      process.stderr.write(`vireo run: ${reason.message}\n`);
+      return 1;
+  }
+}
+
+async function closeAll(sinks: Array<ByteSink | null>): Promise<void> {
+  for (const s of sinks) await s?.close();
+}
+
+/** Forwards stdin to the guest's serial port; in a terminal, raw mode with Ctrl-A x to quit (as QEMU). */
+function attachStdin(onData: (b: Uint8Array) => void, onQuit: () => void): () => void {
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  let escape = false;
+  const listener = (chunk: Buffer): void => {
+    if (tty) {
+      for (const byte of chunk) {
+        if (escape) {
+          escape = false;
+          if (byte === 0x78 /* x */) { onQuit(); return; }
+          if (byte !== 0x01) onData(Uint8Array.of(0x01));
+        } else if (byte === 0x01 /* Ctrl-A */) { escape = true; continue; }
+        onData(Uint8Array.of(byte));
+      }
+    } else {
+      onData(new Uint8Array(chunk));
+    }
+  };
+  if (tty) stdin.setRawMode(true);
+  stdin.on('data', listener);
+  stdin.resume();
+  return () => {
+    stdin.off('data', listener);
+    if (tty) stdin.setRawMode(false);
+    stdin.pause();
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseMemorySize, parseRunOptions } from './run-options.js';
+
+describe('vireo run options', () => {
+  it('applies defaults', () => {
+    const o = parseRunOptions([]);
+    expect(o.memoryBytes).toBe(128 * 1024 * 1024);
+    expect(o.serial).toBe('none');
+    expect(o.backend).toBe('auto');
+    expect(o.disks).toEqual([]);
+  });
+  it('parses sizes, disks and flags', () => {
+    const o = parseRunOptions(['--memory', '1G', '--disk', 'a.qcow2,format=qcow2', '--disk', 'b.img', '--serial', 'stdio',
+      '--timeout', '2.5', '--exit-on', 'login:', '--deterministic', '--screen-text', '--boot', 'disk']);
+    expect(o.memoryBytes).toBe(1024 ** 3);
+    expect(o.disks).toEqual([{ path: 'a.qcow2', format: 'qcow2' }, { path: 'b.img', format: undefined }]);
+    expect(o.timeoutSec).toBe(2.5);
+    expect(o.exitOn).toBe('login:');
+    expect(o.deterministic).toBe(true);
+    expect(o.screenText).toBe(true);
+    expect(o.boot).toBe('disk');
+    expect(parseMemorySize('512', '--memory')).toBe(512 * 1024 * 1024);
+  });
+  it('names the option in every error', () => {
+    expect(() => parseRunOptions(['--memory', 'lots'])).toThrow(/--memory: expected a size/);
+    expect(() => parseRunOptions(['--memory', '64G'])).toThrow(/--memory: must be between/);
+    expect(() => parseRunOptions(['--cpus', '0'])).toThrow(/--cpus: expected a whole number/);
+    expect(() => parseRunOptions(['--backend', 'hvf'])).toThrow(/--backend: expected one of interp, kvm, auto/);
+    expect(() => parseRunOptions(['--disk', 'x.img,format=vmdk'])).toThrow(/--disk format: expected one of raw, qcow2/);
+    expect(() => parseRunOptions(['--timeout=-1'])).toThrow(/--timeout: expected a positive number/);
+    expect(() => parseRunOptions(['--display', 'gtk'])).toThrow(/--display: expected one of none/);
+    expect(() => parseRunOptions(['--frobnicate'])).toThrow(/frobnicate/);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * Parses and validates the options of `vireo run` (a small `qemu-system`). Every error
+ * names the option and what was expected.
+ */
+import { parseArgs } from 'node:util';
+
+/** A drive given with --disk FILE[,format=raw|qcow2]. */
+export interface DiskOption {
+  path: string;
+  format: 'raw' | 'qcow2' | undefined;
+}
+
+/** Validated options of `vireo run`. */
+export interface RunOptions {
+  memoryBytes: number;
+  cpus: number;
+  firmware: string | undefined;
+  vgaBios: string | undefined;
+  cdrom: string | undefined;
+  disks: DiskOption[];
+  boot: 'cdrom' | 'disk' | undefined;
+  serial: string;
+  debugcon: string;
+  display: 'none';
+  screenshot: string | undefined;
+  screenText: boolean;
+  timeoutSec: number | undefined;
+  exitOn: string | undefined;
+  deterministic: boolean;
+  backend: 'interp' | 'kvm' | 'auto';
+}
+
+/** The usage text of `vireo run`. */
+export const RUN_USAGE = `usage: vireo run [options]
+  --memory SIZE          guest RAM, e.g. 128M, 1G (plain numbers are MiB; default 128M)
+  --cpus N               virtual CPUs (default 1)
+  --firmware PATH        BIOS image (default: SeaBIOS bios-256k.bin from the search path)
+  --vga-bios PATH        VGA option ROM (default: vgabios-stdvga.bin)
+  --cdrom FILE           ISO image for the CD-ROM drive
+  --disk FILE[,format=raw|qcow2]   a hard disk (repeatable)
+  --boot cdrom|disk      first boot device (default: cdrom if given, else disk)
+  --serial stdio|file:PATH|none    COM1 (default none)
+  --debugcon stdio|file:PATH|none  debug console ports 0xe9 and 0x402 (default none)
+  --display none         no window (the only mode of the headless command)
+  --screenshot PATH.png  write the screen as PNG when the run ends
+  --screen-text          print the text-mode screen when the run ends
+  --timeout SECONDS      stop after this many seconds (exit status 124)
+  --exit-on STRING       stop (status 0) once serial or debugcon output contains STRING
+  --deterministic        virtual time follows executed instructions (reproducible runs)
+  --backend interp|kvm|auto        CPU backend (default auto)
+exit status: the guest's isa-debug-exit code, 0 on power-off or --exit-on, 124 on
+--timeout, 1 with a message on errors.`;
+
+/** Parses a memory size: plain numbers are MiB; K/M/G/T suffixes (binary). */
+export function parseMemorySize(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT]i?B?)?$/i.exec(text.trim());
+  if (!m) throw new Error(`${option}: expected a size such as 128M or 2G, got "${text}"`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'M')[0]!.toUpperCase();
+  const mult = { K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[unit as 'K' | 'M' | 'G' | 'T'];
+  return Math.round(n * mult);
+}
+
+function positiveInt(text: string, option: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${option}: expected a whole number from 1 to ${max}, got "${text}"`);
+  return n;
+}
+
+function oneOf<T extends string>(text: string, option: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new Error(`${option}: expected one of ${allowed.join(', ')}, got "${text}"`);
+}
+
+function parseDisk(spec: string): DiskOption {
+  const [file, ...props] = spec.split(',');
+  if (!file) throw new Error('--disk: expected FILE[,format=raw|qcow2]');
+  let format: DiskOption['format'];
+  for (const p of props) {
+    const [k, v] = p.split('=');
+    if (k === 'format' && v !== undefined) format = oneOf(v, '--disk format', ['raw', 'qcow2'] as const);
+    else throw new Error(`--disk: unknown property "${p}" (known: format=raw|qcow2)`);
+  }
+  return { path: file, format };
+}
+
+/** Parses `vireo run` arguments. Throws Error with a clear message on bad input. */
+export function parseRunOptions(argv: string[]): RunOptions {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      memory: { type: 'string' }, m: { type: 'string' },
+      cpus: { type: 'string' },
+      firmware: { type: 'string' }, 'vga-bios': { type: 'string' },
+      cdrom: { type: 'string' }, disk: { type: 'string', multiple: true },
+      boot: { type: 'string' },
+      serial: { type: 'string' }, debugcon: { type: 'string' },
+      display: { type: 'string' },
+      screenshot: { type: 'string' }, 'screen-text': { type: 'boolean' },
+      timeout: { type: 'string' }, 'exit-on': { type: 'string' },
+      deterministic: { type: 'boolean' },
+      backend: { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}" (see vireo run --help)`);
+  const memoryBytes = parseMemorySize(values.memory ?? values.m ?? '128M', '--memory');
+  if (memoryBytes < 2 * 1024 * 1024 || memoryBytes > 3 * 1024 ** 3) {
+    throw new Error(`--memory: must be between 2M and 3G for the 32-bit machine, got ${values.memory ?? values.m}`);
+  }
+  if (memoryBytes % 4096 !== 0) throw new Error('--memory: must be a multiple of 4 KiB');
+  let timeoutSec: number | undefined;
+  if (values.timeout !== undefined) {
+    timeoutSec = Number(values.timeout);
+    if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new Error(`--timeout: expected a positive number of seconds, got "${values.timeout}"`);
+  }
+  const disks = (values.disk ?? []).map(parseDisk);
+  const boot = values.boot === undefined ? undefined : oneOf(values.boot, '--boot', ['cdrom', 'disk'] as const);
+  return {
+    memoryBytes,
+    cpus: values.cpus === undefined ? 1 : positiveInt(values.cpus, '--cpus', 64),
+    firmware: values.firmware,
+    vgaBios: values['vga-bios'],
+    cdrom: values.cdrom,
+    disks,
+    boot,
+    serial: values.serial ?? 'none',
+    debugcon: values.debugcon ?? 'none',
+    display: oneOf(values.display ?? 'none', '--display', ['none'] as const),
+    screenshot: values.screenshot,
+    screenText: values['screen-text'] ?? false,
+    timeoutSec,
+    exitOn: values['exit-on'],
+    deterministic: values.deterministic ?? false,
+    backend: oneOf(values.backend ?? 'auto', '--backend', ['interp', 'kvm', 'auto'] as const),
+  };
+}
