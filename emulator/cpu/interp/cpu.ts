@@ -79,6 +79,9 @@ function builtInUnits(f: CpuFeatures, host: CoprocessorHostExt): CoprocessorUnit
   return units;
 }
 
+/** `service()` result: run exactly one instruction before servicing again (interrupt shadow). */
+const SERVICE_SINGLE_STEP = -2;
+
 /** Contributory exceptions (SDM Vol. 3A Table 6-4). */
 function contributory(v: number): boolean {
   return v === 0 || (v >= 10 && v <= 13);
@@ -154,12 +157,18 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     const target = this.instructionsRetired + Math.max(0, Math.floor(maxInstructions));
     try {
       for (;;) {
+        let singleStep = false;
         if (this.attention) {
           const exit = this.service();
           if (exit >= 0) return exit as CpuExit;
+          singleStep = exit === SERVICE_SINGLE_STEP;
         }
         if (this.instructionsRetired >= target) return CpuExit.Yield;
         try {
+          if (singleStep) {
+            this.step();
+            this.instructionsRetired++;
+          }
           while (!this.attention && this.instructionsRetired < target) {
             this.step();
             this.instructionsRetired++;
@@ -238,9 +247,11 @@ export class InterpCpu extends Executor0F implements CpuBackend {
       return CpuExit.Yield;
     }
     if (this.irqInhibit) {
-      // The instruction after MOV SS / STI runs before any interrupt.
+      // The instruction after MOV SS / STI runs before any interrupt: execute exactly one,
+      // then come back here (SERVICE_SINGLE_STEP).
+      this.irqInhibit = false;
       this.attention = true;
-      return -1;
+      return SERVICE_SINGLE_STEP;
     }
     if (this.nmiPending && !this.nmiBlocked) {
       this.nmiPending = false;

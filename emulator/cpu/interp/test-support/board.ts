@@ -24,6 +24,9 @@ export interface TestBoardOptions {
   /** Make the low window writable RAM preloaded with the image (like PAM set to RW). */
   lowWindowWritable?: boolean;
   features?: Partial<CpuFeatures>;
+  /** Slow-path (MMIO / unmapped / ROM write) observers; default reads all-ones, drops writes. */
+  mmioRead?: (gpa: number, size: AccessSize) => number;
+  mmioWrite?: (gpa: number, size: AccessSize, value: number) => void;
   /** Extra port handlers (port -> read / write). */
   ports?: Map<number, { read?: (size: AccessSize) => number; write?: (size: AccessSize, v: number) => void }>;
 }
@@ -95,8 +98,8 @@ export class TestBoard {
         else if (port === 0x402) this.debug402 += String.fromCharCode(value & 0xff);
         else if (port === 0xf4) { this.exitStatus = ((value & 0xff) << 1) | 1; this.cpu.kick(); }
       },
-      mmioRead: (_gpa, size) => (size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff),
-      mmioWrite: () => { /* ROM writes and unmapped writes are dropped */ },
+      mmioRead: (gpa, size) => (opts.mmioRead ? opts.mmioRead(gpa, size) : size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff),
+      mmioWrite: (gpa, size, value) => { opts.mmioWrite?.(gpa, size, value); /* else dropped */ },
     };
     this.cpu = new InterpCpu({
       mem: this.mem, physMap: this.physMap, ops, interrupts: this.irq,
