@@ -49,10 +49,11 @@ describe('InterpCpu run loop', () => {
   });
 
   it('kick() from a device callback makes run() return promptly', () => {
-    let board: TestBoard | undefined;
-    const ports = new Map([[0x80, { write: () => board?.cpu.kick() }]]);
+    const ref: { board?: TestBoard } = {};
+    const ports = new Map([[0x80, { write: () => ref.board?.cpu.kick() }]]);
     // out 80h,al ; jmp $
-    board = realMode([0xe6, 0x80, 0xeb, 0xfe], { ports });
+    const board = realMode([0xe6, 0x80, 0xeb, 0xfe], { ports });
+    ref.board = board;
     expect(board.cpu.run(1_000_000)).toBe(CpuExit.Yield);
     expect(board.cpu.instructionsRetired).toBeLessThan(10);
   });

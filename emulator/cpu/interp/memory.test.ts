@@ -82,10 +82,11 @@ describe('memory', () => {
   });
 
   it('a PhysMap remap (generation bump) is seen by the next access', () => {
-    let board: TestBoard | undefined;
-    const ports = new Map([[0x80, { write: () => board?.physMap.map(3, 1, 0x200, true) }]]);
+    const ref: { board?: TestBoard } = {};
+    const ports = new Map([[0x80, { write: () => ref.board?.physMap.map(3, 1, 0x200, true) }]]);
     // mov al,[0x3000] ; out 80h,al ; mov bl,[0x3000] ; hlt
-    board = realMode([0xa0, 0x00, 0x30, 0xe6, 0x80, 0x8a, 0x1e, 0x00, 0x30, 0xf4], { ports });
+    const board = realMode([0xa0, 0x00, 0x30, 0xe6, 0x80, 0x8a, 0x1e, 0x00, 0x30, 0xf4], { ports });
+    ref.board = board;
     board.mem.u8[0x3000] = 0x11;
     board.mem.u8[0x200000] = 0x22;
     board.cpu.run(10);
