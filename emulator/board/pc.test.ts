@@ -128,3 +128,19 @@ describe('pc board (no CPU)', () => {
     expect(b.board.pit.channelInfo(0).mode).not.toBe(2);
   });
 });
+
+describe('pc board keyboard controller', () => {
+  it('answers the i8042 self-test and raises IRQ1 for a key press', () => {
+    const { board } = makeBoard();
+    outb(board, 0x64, 0xaa);
+    expect(inb(board, 0x60)).toBe(0x55);
+    // Unmask IRQ1 on the master PIC after initialising it.
+    outb(board, 0x20, 0x11); outb(board, 0x21, 0x08); outb(board, 0x21, 0x04); outb(board, 0x21, 0x01);
+    outb(board, 0x21, 0xfd);
+    outb(board, 0x64, 0x60); outb(board, 0x60, 0x45); // command byte: translate, IRQ1 enabled
+    board.kbc.keyDown(0x1e); // 'A' in set 1
+    expect(board.pic.hasInterrupt()).toBe(true);
+    expect(board.pic.acknowledge()).toBe(0x09);
+    expect(inb(board, 0x60)).toBe(0x1e);
+  });
+});

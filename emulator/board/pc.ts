@@ -50,6 +50,7 @@ import { cmosMemoryBytes, encodeE820, firmwareE820, pcRamLayout } from '../firmw
 import { Mc146818 } from '../devices/mc146818/mc146818.js';
 import { setBootOrder } from '../devices/mc146818/cmos-layout.js';
 import { Uart16550 } from '../devices/uart16550/uart16550.js';
+import { I8042 } from '../devices/i8042/i8042.js';
 import { VgaRenderer } from '../display/vga-renderer.js';
 import { screenText } from '../display/text-screen.js';
 import { encodePng } from '../display/png.js';
@@ -112,6 +113,7 @@ export class PcBoard {
   readonly vgaPci: PciFunction;
   readonly rtc: Mc146818;
   readonly com1: Uart16550;
+  readonly kbc: I8042;
   private readonly renderer: VgaRenderer;
   private readonly cmosBytes: Array<{ index: number; value: number }>;
   /** Every device, in reset order. */
@@ -184,6 +186,15 @@ export class PcBoard {
     });
     this.register(0x3f8, 8, 'com1', this.com1.io);
     this.devices.push(this.com1);
+
+    // ----- keyboard controller: PS/2 keyboard (IRQ1) and mouse (IRQ12), A20 and reset lines -----
+    this.kbc = new I8042({
+      irqKbd: this.isaIrq(1), irqMouse: this.isaIrq(12),
+      setA20: opts.setA20, reset: opts.onResetRequest, log: opts.log,
+    });
+    this.register(0x60, 1, 'i8042-data', this.kbc.dataIo);
+    this.register(0x64, 1, 'i8042-command', this.kbc.commandIo);
+    this.devices.push(this.kbc);
 
     // ----- system control, debug -----
     this.port92 = new Port92({ setA20: opts.setA20, reset: opts.onResetRequest });

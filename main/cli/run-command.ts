@@ -8,6 +8,9 @@ import { createPcMachine, createNodeTiming, loadFirmware, type StopReason } from
 import { openSink, StringWatcher, type ByteSink } from './sinks.js';
 import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
 
+/** How long the guest keeps running after --exit-on matched, in host milliseconds. */
+export const EXIT_ON_GRACE_MS = 100;
+
 /** Exit status when --timeout ends the run (as coreutils timeout(1)). */
 export const EXIT_TIMEOUT = 124;
 
@@ -38,16 +41,20 @@ async function boot(opts: RunOptions): Promise<number> {
   if (opts.cdrom !== undefined || opts.disks.length > 0) {
     throw new Error('--cdrom/--disk: the IDE controller is not part of this build yet');
   }
-  const bios = loadFirmware('bios-256k.bin', { explicitPath: opts.firmware }).bytes;
-  const vgaBios = loadFirmware('vgabios-stdvga.bin', { explicitPath: opts.vgaBios }).bytes;
+  // A path the user gave is the only candidate: never fall back silently to another image.
+  const only = (explicitPath: string | undefined) => (explicitPath === undefined ? {} : { explicitPath, systemDirs: [] });
+  const bios = loadFirmware('bios-256k.bin', only(opts.firmware)).bytes;
+  const vgaBios = loadFirmware('vgabios-stdvga.bin', only(opts.vgaBios)).bytes;
 
   const serialSink = openSink(opts.serial, '--serial');
   const debugSink = openSink(opts.debugcon, '--debugcon');
   let stopRequest: StopReason | undefined;
   const machineRef: { stop?: (r: StopReason) => void } = {};
   const requestStop = (r: StopReason): void => { stopRequest ??= r; machineRef.stop?.(r); };
+  // Firmware often writes a line to the debug port before the screen; a short grace period
+  // lets the guest finish the line everywhere before the run stops.
   const watcher = opts.exitOn === undefined ? null
-    : new StringWatcher(opts.exitOn, () => requestStop({ kind: 'requested', detail: 'exit-on' }));
+    : new StringWatcher(opts.exitOn, () => { setTimeout(() => requestStop({ kind: 'requested', detail: 'exit-on' }), EXIT_ON_GRACE_MS); });
 
   const machine = createPcMachine({
     memoryBytes: opts.memoryBytes,

@@ -45,7 +45,7 @@ export const RUN_USAGE = `usage: vireo run [options]
   --screenshot PATH.png  write the screen as PNG when the run ends
   --screen-text          print the text-mode screen when the run ends
   --timeout SECONDS      stop after this many seconds (exit status 124)
-  --exit-on STRING       stop (status 0) once serial or debugcon output contains STRING
+  --exit-on STRING       stop (status 0) 0.1 s after serial or debugcon output contains STRING
   --deterministic        virtual time follows executed instructions (reproducible runs)
   --backend interp|kvm|auto        CPU backend (default auto)
 exit status: the guest's isa-debug-exit code, 0 on power-off or --exit-on, 124 on
