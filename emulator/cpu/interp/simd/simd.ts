@@ -68,7 +68,8 @@ function buildTable(): Uint8Array {
  * For each second byte of the 0F map, which mandatory prefixes (PFX_* bits) make it an
  * instruction of this unit. The core dispatches `0F xx` to `simdExecute` when
  * `SIMD_OPCODES[xx] & prefixBit(mandatoryPrefix)` is non-zero. 0F 18 (PREFETCHh / hint NOP)
- * and 0F AE (FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, fences, CLFLUSH) are included.
+ * and 0F AE (FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, fences, CLFLUSH) are included. 0F 77 (EMMS)
+ * has no ModRM byte: the core passes any register-form operand ({ modrm: 0xc0, linear: -1 }).
  */
 export const SIMD_OPCODES: Readonly<Uint8Array> = buildTable();
 

@@ -1,5 +1,5 @@
 /**
- * Differential-test tooling for the x87 / SIMD units: builds a flat 64 KiB BIOS around a block
+ * Differential-test tooling for the x87 / SIMD units: builds a flat 256 KiB BIOS around a block
  * of test instructions (nasm), runs it on QEMU TCG (results cached by content hash under
  * os.tmpdir()/vireo-cache/fpu-diff, never committed), and replays the same instruction block
  * on the units through a minimal decoder that only knows absolute [disp32] operands.
@@ -59,17 +59,14 @@ export function assembleBlock(asm: string): Uint8Array {
 
 /** Builds the BIOS, runs it on QEMU (cached) and returns the OUT_BASE bytes it dumped. */
 export function runOnQemu(asm: string, data: Uint8Array, outLen: number, cpu = 'max'): Uint8Array {
+  // A 256 KiB image: the 32-bit test code sits at the start (reached only through flat
+  // protected mode), the 16-bit stub and the GDT in the last 64 KiB (also visible at F000:0).
+  const size = 0x40000;
+  const base = 0x100000000 - size;
+  const last64 = 0x100000000 - 0x10000;
   const src = `
-bits 16
-org 0xf0000
-start16:
-  cli
-  lgdt [cs:gdt_desc - 0xf0000]
-  mov eax, cr0
-  or eax, 1
-  mov cr0, eax
-  jmp dword 0x08:start32
 bits 32
+org ${base}
 start32:
   mov ax, 0x10
   mov ds, ax
@@ -120,6 +117,17 @@ hex:
   add al, '0'
   out 0xe9, al
   ret
+data_init:
+${dbBlock(data)}
+  times ${size - 0x10000} - ($ - $$) db 0
+bits 16
+start16:
+  cli
+  o32 lgdt [cs:gdt_desc - ${last64}]
+  mov eax, cr0
+  or eax, 1
+  mov cr0, eax
+  jmp dword 0x08:start32
 align 8
 gdt:
   dq 0
@@ -128,12 +136,9 @@ gdt:
 gdt_desc:
   dw 23
   dd gdt
-data_init:
-${dbBlock(data)}
-  times 0xfff0 - ($ - $$) db 0
-bits 16
-  jmp 0xf000:0
-  times 0x10000 - ($ - $$) db 0
+  times ${size - 16} - ($ - $$) db 0
+  jmp 0xf000:start16 - ${last64}
+  times ${size} - ($ - $$) db 0
 `;
   const bios = nasm(src, `bios-${cpu}`);
   const txt = bios.replace(/\.bin$/, `.${cpu}.out`);
@@ -157,7 +162,7 @@ const IMM8 = new Set([0x70, 0x71, 0x72, 0x73, 0xc2, 0xc4, 0xc5, 0xc6]);
 
 /**
  * Replays an assembled block on the units. Understands prefixes 66/F2/F3, D8-DF, 9B, 0F xx of
- * the SIMD table, PUSHFD + POP m32, MOV m32,r32 / MOV r32,m32 (ModRM with disp32 only).
+ * the SIMD table, PUSHFD + POP m32, MOV m32,r32 / MOV r32,m32 (ModRM with disp32 only, or A1/A3).
  */
 export function replay(code: Uint8Array, x87: X87State, simd: SimdState, host: FakeHost): void {
   let pos = 0;
@@ -171,7 +176,7 @@ export function replay(code: Uint8Array, x87: X87State, simd: SimdState, host: F
     const modrm = code[pos++]!;
     let linear = -1;
     if (modrm < 0xc0) {
-      if ((modrm & 0xc7) !== 0x05) throw new Error(`replay: only [disp32] operands (modrm ${modrm.toString(16)})`);
+      if ((modrm & 0xc7) !== 0x05) throw new Error(`replay: only [disp32] operands (modrm ${modrm.toString(16)} at ${pos - 1})`);
       linear = disp();
     }
     return { modrm, linear, opsize, mandatoryPrefix: mand };
@@ -198,7 +203,8 @@ export function replay(code: Uint8Array, x87: X87State, simd: SimdState, host: F
     else if (b === 0x0f) {
       const op2 = code[pos++]!;
       if (!simdOwns(op2, mand)) throw new Error(`replay: 0f ${op2.toString(16)} not a SIMD opcode`);
-      const op = modrmOp(mand, opsize);
+      // EMMS (0F 77) has no ModRM byte
+      const op = op2 === 0x77 ? { modrm: 0xc0, linear: -1, opsize, mandatoryPrefix: mand } : modrmOp(mand, opsize);
       if (IMM8.has(op2)) host.imm.push(code[pos++]!);
       simdExecute(simd, host, op2, op);
     } else if (b === 0x9c) pushed = host.eflags;
@@ -209,6 +215,8 @@ export function replay(code: Uint8Array, x87: X87State, simd: SimdState, host: F
     } else if (b === 0x8b) {
       const op = modrmOp(0, false);
       host.regs[(op.modrm >> 3) & 7] = host.readU32(op.linear);
-    } else throw new Error(`replay: unsupported opcode ${b.toString(16)} at ${start}`);
+    } else if (b === 0xa1) host.regs[0] = host.readU32(disp());
+    else if (b === 0xa3) host.writeU32(disp(), host.regs[0]!);
+    else throw new Error(`replay: unsupported opcode ${b.toString(16)} at ${start}`);
   }
 }
