@@ -63,7 +63,7 @@ export class PcMachine {
       onPowerOff: () => this.loop.stop({ kind: 'power-off' }),
       onResetRequest: () => this.loop.requestReset(),
       setA20: (enabled) => late.cpu?.setA20(enabled),
-      onIntr: (level) => { if (level) late.cpu?.kick(); },
+      onIntr: (level) => { if (level) { late.cpu?.kick(); this.loop?.wake(); } },
       log: this.log,
     });
     const cpu = new InterpCpu({
