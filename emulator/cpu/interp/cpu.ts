@@ -5,9 +5,9 @@
  * exception delivery with the double-fault / triple-fault rules (SDM Vol. 3A §6.15,
  * Table 6-5), external interrupts through `InterruptSource` (INTR + INTA), NMI with
  * blocking until IRET, the one-instruction interrupt shadow after MOV SS / POP SS / STI,
- * HLT, the A20 gate, reset state (SDM Vol. 3A §9.1.1, Table 9-1), and the bridge to the
- * x87/SIMD units (`CoprocessorHost`). Leaves out: SMM, INIT/SIPI (single CPU), machine
- * checks, TF single-step and debug-register traps.
+ * HLT, TF single-step traps, the A20 gate, reset state (SDM Vol. 3A §9.1.1, Table 9-1),
+ * and the bridge to the x87/SIMD units (`CoprocessorHost`). Leaves out: SMM (RSM is #UD),
+ * INIT/SIPI (single CPU), machine checks, debug-register breakpoints (DR0-DR7 are storage).
  *
  * Speed: no allocation per instruction; registers in typed arrays; lazy flags; software
  * TLB with a direct RAM fast path. `measureMips` (bench.ts) times a CPU-bound loop.
@@ -18,7 +18,7 @@ import type { PhysMap } from '../../memory/phys-map.js';
 import type { CoprocessorHost, ModRmOperand } from './coprocessor.js';
 import {
   ARITH_FLAGS, CR0_CD, CR0_ET, CR0_NW, CS, DS, EDI, EDX, ES, ESP, EXC_DF, EXC_NMI, EXC_PF, FS, GS, IF, LDTR,
-  SS, TR, VM, CR0_MP, CR0_TS, EXC_NM,
+  SS, TR, VM, CR0_MP, CR0_TS, EXC_NM, TF, EXC_DB,
 } from './state.js';
 import { Executor0F } from './exec-0f.js';
 import type { CpuLogger } from './exec.js';
@@ -165,9 +165,22 @@ export class InterpCpu extends Executor0F implements CpuBackend {
         }
         if (this.instructionsRetired >= target) return CpuExit.Yield;
         try {
-          if (singleStep) {
+          if (singleStep || (this.flags & TF)) {
+            // One instruction on the slow path: after an interrupt shadow, or single-stepping
+            // with EFLAGS.TF (a #DB trap follows the instruction, SDM Vol. 3B §17.3.1.4).
+            const tf = (this.flags & TF) !== 0;
             this.step();
             this.instructionsRetired++;
+            if (tf) {
+              this.attention = true;
+              if ((this.flags & TF) && !this.halted && !this.ssShadow) {
+                this.dr[6] |= 0x4000;
+                this.instrStart = this.eip;
+                this.espStart = this.r32[ESP];
+                this.deliverInterrupt(EXC_DB, false, -1);
+              }
+              continue;
+            }
           }
           while (!this.attention && this.instructionsRetired < target) {
             this.step();

@@ -7,7 +7,7 @@
  * Follows Intel SDM Vol. 2 (instruction pages; Appendix A opcode map, Table A-2) and
  * Vol. 1 §7 (general-purpose instructions). The 0F map lives in exec-0f.ts. LOCK is
  * accepted and ignored (one CPU, instructions are atomic here); its #UD on invalid targets
- * is raised. Leaves out: TF single-step traps, debug-register breakpoints, segment limit
+ * is raised. Leaves out: debug-register breakpoints, segment limit
  * checks on data accesses, #AC.
  */
 import {
@@ -53,10 +53,10 @@ export abstract class Executor extends SystemCore {
   espStart = 0;
   /** Interrupts are inhibited for one instruction (MOV SS, POP SS, STI). */
   irqInhibit = false;
+  /** The last instruction was MOV SS / POP SS: debug traps are inhibited too. */
+  ssShadow = false;
   /** The CPU is halted (HLT) until an interrupt. */
   halted = false;
-  /** Something outside the instruction stream needs looking at (IRQ line, kick, NMI, remap). */
-  attention = true;
   /** Diagnostics sink. */
   logger: CpuLogger | undefined;
   private readonly udLogged = new Uint8Array(0x200 / 8 + 1);
@@ -201,6 +201,7 @@ export abstract class Executor extends SystemCore {
     this.instrStart = this.eip;
     this.espStart = this.r32[ESP];
     this.irqInhibit = false;
+    this.ssShadow = false;
     const def32 = this.cs32;
     this.opsize32 = def32;
     this.addrsize32 = def32;
@@ -297,7 +298,7 @@ export abstract class Executor extends SystemCore {
       case 0x0e: this.pushV(this.segSel[CS]); return;
       case 0x0f: this.exec0F(); return;
       case 0x16: this.pushV(this.segSel[SS]); return;
-      case 0x17: this.popSeg(SS); this.irqInhibit = true; return;
+      case 0x17: this.popSeg(SS); this.irqInhibit = true; this.ssShadow = true; return;
       case 0x1e: this.pushV(this.segSel[DS]); return;
       case 0x1f: this.popSeg(DS); return;
       case 0x27: this.daa(); return;
@@ -407,7 +408,7 @@ export abstract class Executor extends SystemCore {
         this.decodeModrm();
         if (this.reg === CS || this.reg > 5) this.undefinedOpcode(op);
         this.loadSeg(this.reg, this.readE16());
-        if (this.reg === SS) this.irqInhibit = true;
+        if (this.reg === SS) { this.irqInhibit = true; this.ssShadow = true; }
         return;
       }
       case 0x8f: {
@@ -698,10 +699,9 @@ export abstract class Executor extends SystemCore {
     this.setRegV(this.reg, off);
   }
 
-  /** Shared LxS for exec-0f (LSS/LFS/LGS). */
+  /** Shared LxS for exec-0f (LSS/LFS/LGS; LSS creates no interrupt shadow). */
   loadFarPointerTo(seg: number): void {
     this.loadFarPointer(seg);
-    if (seg === SS) this.irqInhibit = true;
   }
 
   /** INT n / INT3 / INTO / INT1. */

@@ -59,8 +59,11 @@ export class MemoryCore extends CpuState {
   onCodeWrite: ((physPage: number) => void) | undefined;
   /** True while the current access is an implicit supervisor access (descriptor tables, TSS). */
   private sysAccess = false;
-  /** Bumped whenever an access might have remapped memory (used to poll PhysMap.generation). */
-  protected ioTouched = true;
+  /**
+   * Something outside the instruction stream needs looking at before the next instruction:
+   * an MMIO/port access (IRQ line or memory map may have changed), IF/TF changes, kick, NMI.
+   */
+  attention = true;
 
   constructor(deps: MemoryDeps) {
     super();
@@ -262,7 +265,7 @@ export class MemoryCore extends CpuState {
       const bp = this.physMap.readPage[gpa >>> 12];
       if (bp >= 0) return this.u8[bp * 4096 + (gpa & 0xfff)];
     }
-    this.ioTouched = true;
+    this.attention = true;
     return this.ops.mmioRead(gpa, 1) & 0xff;
   }
 
@@ -272,7 +275,7 @@ export class MemoryCore extends CpuState {
       const bp = this.physMap.readPage[gpa >>> 12];
       if (bp >= 0) return this.view.getUint16(bp * 4096 + (gpa & 0xfff), true);
     }
-    this.ioTouched = true;
+    this.attention = true;
     return this.ops.mmioRead(gpa, 2) & 0xffff;
   }
 
@@ -282,7 +285,7 @@ export class MemoryCore extends CpuState {
       const bp = this.physMap.readPage[gpa >>> 12];
       if (bp >= 0) return this.view.getInt32(bp * 4096 + (gpa & 0xfff), true);
     }
-    this.ioTouched = true;
+    this.attention = true;
     return this.ops.mmioRead(gpa, 4) | 0;
   }
 
@@ -292,7 +295,7 @@ export class MemoryCore extends CpuState {
       const bp = this.physMap.writePage[gpa >>> 12];
       if (bp >= 0) { this.u8[bp * 4096 + (gpa & 0xfff)] = v; return; }
     }
-    this.ioTouched = true;
+    this.attention = true;
     this.ops.mmioWrite(gpa, 1, v & 0xff);
   }
 
@@ -302,7 +305,7 @@ export class MemoryCore extends CpuState {
       const bp = this.physMap.writePage[gpa >>> 12];
       if (bp >= 0) { this.view.setUint16(bp * 4096 + (gpa & 0xfff), v, true); return; }
     }
-    this.ioTouched = true;
+    this.attention = true;
     this.ops.mmioWrite(gpa, 2, v & 0xffff);
   }
 
@@ -312,7 +315,7 @@ export class MemoryCore extends CpuState {
       const bp = this.physMap.writePage[gpa >>> 12];
       if (bp >= 0) { this.view.setInt32(bp * 4096 + (gpa & 0xfff), v, true); return; }
     }
-    this.ioTouched = true;
+    this.attention = true;
     this.ops.mmioWrite(gpa, 4, v >>> 0);
   }
 

@@ -709,6 +709,7 @@ export class SystemCore extends MemoryCore {
       }
     }
     this.pe = (this.cr0 & CR0_PE) !== 0;
+    this.attention = true; // EFLAGS (IF/TF) changed wholesale
   }
 
   // ------------------------------------------------------------------ I/O permission
