@@ -4,6 +4,7 @@ import { x87Execute } from '../fpu/x87.js';
 import { createX87State, ensureRaw, x87StatusWord, x87TagWord } from '../fpu/x87-state.js';
 import { simdExecute, simdOwns, SIMD_OPCODES } from './simd.js';
 import { createSimdState, loadSimdState, saveSimdState, type SimdState } from './simd-state.js';
+import { createCoprocessorUnits } from './units.js';
 
 const A = 0x2000;
 
@@ -46,7 +47,8 @@ describe('opcode table', () => {
     expect(simdOwns(0x6c, 0)).toBe(false);
     expect(simdOwns(0x6c, 0x66)).toBe(true);
     expect(simdOwns(0x7e, 0xf3)).toBe(true);
-    expect(simdOwns(0x7e, 0xf2)).toBe(false);
+    expect(simdOwns(0x7e, 0xf2)).toBe(true); // F2 is not defined for 0F 7E: ignored (MOVD)
+    expect(simdOwns(0xae, 0x66)).toBe(false); // 66 0F AE /7 is CLFLUSHOPT
     expect(simdOwns(0xd6, 0)).toBe(false);
     expect(simdOwns(0xae, 0)).toBe(true);
     expect(simdOwns(0xa2, 0)).toBe(false); // CPUID
@@ -549,5 +551,43 @@ describe('MXCSR, FXSAVE / FXRSTOR, snapshots', () => {
     expect(saveSimdState(t)).toEqual(snap);
     expect(() => loadSimdState(t, { ...snap, mxcsr: 0x10000 })).toThrow();
     expect(() => loadSimdState(t, { ...snap, xmm: [[1]] })).toThrow();
+  });
+});
+
+describe('prefix handling and the unit bundle', () => {
+  it('ignores an F2/F3 the opcode does not define (falls back to 66h or no prefix)', () => {
+    const { st, h } = setup();
+    setMm(st, h, 0, 1, 2);
+    setMm(st, h, 1, 3, 4);
+    simdExecute(st, h, 0xfc, { modrm: 0xc1, linear: -1, opsize: false, mandatoryPrefix: 0xf3 }); // F3 0F FC = PADDB mm
+    expect(mm(st, 0)).toEqual([4, 6]);
+    setX(st, 0, 1, 2, 3, 4);
+    setX(st, 1, 1, 1, 1, 1);
+    simdExecute(st, h, 0xfe, { modrm: 0xc1, linear: -1, opsize: true, mandatoryPrefix: 0xf2 }); // 66 F2 0F FE = PADDD xmm
+    expect(getX(st, 0)).toEqual([2, 3, 4, 5]);
+    expect(simdOwns(0x6c, 0xf3, false)).toBe(false);
+    expect(simdOwns(0x6c, 0xf3, true)).toBe(true);
+    expect(() => simdExecute(st, h, 0x6c, regOp(0xc1, 0xf3))).toThrow(/fault 6/);
+  });
+
+  it('createCoprocessorUnits wires x87, FWAIT, SIMD, reset and snapshots', () => {
+    const h = new FakeHost();
+    const u = createCoprocessorUnits(h);
+    h.setF64(A, 6);
+    u.x87(0xdd, memOp(0, A));
+    expect(u.simd(0xa2, regOp(0))).toBe(false);
+    expect(u.simd(0x57, regOp(0x00))).toBe(true); // XORPS xmm0, xmm0
+    u.simdState.mxcsr = 0x1fa0;
+    const snap = u.saveState();
+    const v = createCoprocessorUnits(h);
+    v.loadState(JSON.parse(JSON.stringify(snap)));
+    expect(v.saveState()).toEqual(snap);
+    expect(v.x87State.st[7]).toBe(6);
+    expect(() => v.loadState({ ...snap, sse: { v: 1, mxcsr: -1, xmm: [] } })).toThrow();
+    expect(v.saveState()).toEqual(snap);
+    u.reset();
+    expect(u.simdState.mxcsr).toBe(0x1f80);
+    expect(x87TagWord(u.x87State)).toBe(0xffff);
+    u.x87Wait();
   });
 });

@@ -78,9 +78,27 @@ export function prefixBit(mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3): number {
   return mandatoryPrefix === 0 ? PFX_NONE : mandatoryPrefix === 0x66 ? PFX_66 : mandatoryPrefix === 0xf3 ? PFX_F3 : PFX_F2;
 }
 
-/** True when `0F opcode` with this mandatory prefix belongs to the SIMD unit. */
-export function simdOwns(opcode: number, mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3): boolean {
-  return (SIMD_OPCODES[opcode & 0xff] & prefixBit(mandatoryPrefix)) !== 0;
+/**
+ * The prefix an instruction is executed with: the mandatory prefix when the opcode defines it;
+ * otherwise an F2/F3 that the opcode does not use is ignored, as processors do, falling back
+ * to the 66h form (when 0x66 is also present) or to the unprefixed form. -1: not ours.
+ */
+export function effectivePrefix(opcode: number, mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3, opsize: boolean): number {
+  const bits = SIMD_OPCODES[opcode & 0xff];
+  if (bits & prefixBit(mandatoryPrefix)) return mandatoryPrefix;
+  if (mandatoryPrefix === 0xf2 || mandatoryPrefix === 0xf3) {
+    if (opsize) return bits & PFX_66 ? 0x66 : -1;
+    return bits & PFX_NONE ? 0 : -1;
+  }
+  return -1;
+}
+
+/**
+ * True when `0F opcode` with these prefixes belongs to the SIMD unit (see `effectivePrefix`).
+ * `opsize` is whether 0x66 was present (needed only when F2/F3 came last).
+ */
+export function simdOwns(opcode: number, mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3, opsize = mandatoryPrefix === 0x66): boolean {
+  return effectivePrefix(opcode, mandatoryPrefix, opsize) >= 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -700,7 +718,9 @@ function group15(st: SimdState, host: CoprocessorHostExt, op: ModRmOperand): voi
  * an aligned form, reserved MXCSR bits), #XM or #UD (unmasked SIMD FP exception).
  */
 export function simdExecute(st: SimdState, host: CoprocessorHostExt, opcode: number, op: ModRmOperand): void {
-  const pfx = op.mandatoryPrefix;
+  const ep = effectivePrefix(opcode, op.mandatoryPrefix, op.opsize);
+  if (ep < 0) host.fault(VEC_UD);
+  const pfx = ep as 0 | 0x66 | 0xf2 | 0xf3;
   const reg = (op.modrm >>> 3) & 7;
   const rm = op.modrm & 7;
   const isReg = op.linear < 0;
