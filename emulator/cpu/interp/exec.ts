@@ -1081,7 +1081,7 @@ export abstract class Executor extends SystemCore {
     }
     let c = this.getCount();
     for (let n = 0; c !== 0; n++) {
-      if (n >= REP_CHUNK || this.attention) { this.repAgain(); return; }
+      if (n >= REP_CHUNK || (n > 0 && this.attention)) { this.repAgain(); return; }
       const v = this.readSized((this.segBase[srcSeg] + this.getSI()) | 0, size);
       this.writeSizedLin((this.segBase[ES] + this.getDI()) | 0, size, v);
       this.addSI(d); this.addDI(d);
@@ -1100,7 +1100,7 @@ export abstract class Executor extends SystemCore {
     }
     let c = this.getCount();
     for (let n = 0; c !== 0; n++) {
-      if (n >= REP_CHUNK || this.attention) { this.repAgain(); return; }
+      if (n >= REP_CHUNK || (n > 0 && this.attention)) { this.repAgain(); return; }
       this.writeSizedLin((this.segBase[ES] + this.getDI()) | 0, size, v);
       this.addDI(d);
       c = (c - 1) >>> 0;

@@ -116,6 +116,17 @@ main:
 user_back:
   mov esp, [SAVEDESP]
   PRINT "back in ring 0", 10
+  ; double fault: #GP whose gate is not present -> #NP while delivering -> #DF (error 0)
+  mov ax, 0x10
+  mov ds, ax
+  and byte [IDT + 13 * 8 + 5], 0x7f
+  RECOVER_AT .d1
+  mov ax, 0x1f8
+  mov es, ax
+.d1:
+  or byte [IDT + 13 * 8 + 5], 0x80
+  mov ax, 0x10
+  mov es, ax
   EXIT 0
 
 user_syscall:

@@ -70,7 +70,29 @@ after_jmp:
   and eax, 0xf
   HEX eax
   NL
+  ; third round: INT 0x40 through an IDT task gate, IRET back
+  mov word [IDT + 0x40 * 8 + 2], 0x40
+  mov word [IDT + 0x40 * 8 + 4], 0x8500
+  mov dword [TSS2 + 0x20], task2c
+  mov dword [TSS2 + 0x38], 0x70000
+  mov dword [TSS2 + 0x24], 0x2
+  int 0x40
+  PRINT "after int: "
+  str eax
+  HEX eax
+  NL
   EXIT 0
+
+task2c:
+  PRINT "task2c: "
+  pushfd
+  pop eax
+  and eax, 0x4000
+  HEX eax
+  movzx eax, word [TSS2]
+  HEX eax
+  NL
+  iret
 
 task2:
   PRINT "task2: "
