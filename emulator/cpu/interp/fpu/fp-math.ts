@@ -112,9 +112,8 @@ export function directedRound(s: FpScratch, q: number, residual: number, rc: num
   } else if (rc === RC_UP) {
     if (residual > 0) return single ? nextUp32(s, q) : nextUp64(s, q);
   } else if ((q > 0 && residual < 0) || (q < 0 && residual > 0)) {
+    // toward zero: one step down in magnitude
     return single ? nextDown32(s, Math.abs(q)) * Math.sign(q) : nextDown64(s, Math.abs(q)) * Math.sign(q);
-  } else if (q === 0 && residual !== 0) {
-    return q;
   }
   return q;
 }

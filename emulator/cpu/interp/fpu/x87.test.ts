@@ -492,3 +492,99 @@ describe('x87 environment and state', () => {
     expect(() => loadX87State(t, { ...snap, regs: [] })).toThrow();
   });
 });
+
+describe('x87 exception corner cases', () => {
+  it('FST m32: overflow and underflow flags, directed rounding, C1', () => {
+    const { s, h } = setup();
+    fldd(s, h, 1e39);
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(0x7f800000);
+    expect(sw(s) & 0x3f).toBe(0x28); // OE PE
+    fldcw(s, h, 0x0f7f); // chop
+    fldd(s, h, -1e39);
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(0xff7fffff);
+    fldcw(s, h, 0x037f);
+    x87Execute(s, h, 0xdb, regOp(0xe2));
+    fldd(s, h, 1e-40);
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(Math.round(1e-40 / 2 ** -149));
+    expect(sw(s) & 0x3f).toBe(0x30); // UE PE
+    fldd(s, h, 1 + 2 ** -30); // rounds down to 1.0f: C1 = 0
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(sw(s) & 0x200).toBe(0);
+    fldd(s, h, 1 + 3 * 2 ** -25); // rounds up: C1 = 1
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(sw(s) & 0x200).toBe(0x200);
+  });
+
+  it('unmasked invalid on FSTP of an SNaN leaves memory and stack alone', () => {
+    const { s, h } = setup();
+    fldcw(s, h, 0x037e); // unmask IE
+    setM80(h, A, '7fffa000000000000000'); // SNaN (FLD m80 does not signal)
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    expect(sw(s) & 1).toBe(0);
+    h.setU32(B, 0x12345678);
+    x87Execute(s, h, 0xd9, memOp(3, B)); // FSTP m32 SNaN -> #IA unmasked
+    expect(h.u32(B)).toBe(0x12345678);
+    expect(sw(s) & 0x81).toBe(0x81);
+    expect((sw(s) >>> 11) & 7).toBe(7);
+  });
+
+  it('FLDCW unmasking a pending flag sets ES; FNINIT / FNSTCW do not fault', () => {
+    const { s, h } = setup();
+    fldd(s, h, 1);
+    h.setF64(A + 8, 0);
+    x87Execute(s, h, 0xdc, memOp(6, A + 8)); // ZE masked
+    expect(sw(s) & 0x80).toBe(0);
+    fldcw(s, h, 0x037b);
+    expect(sw(s) & 0x8080).toBe(0x8080);
+    x87Execute(s, h, 0xd9, memOp(7, B)); // FNSTCW: no fault
+    expect(() => x87Execute(s, h, 0xd9, regOp(0xe8))).toThrow(/fault 16/);
+    x87Execute(s, h, 0xdb, regOp(0xe3)); // FNINIT
+    expect(sw(s)).toBe(0);
+  });
+
+  it('FNSAVE / FRSTOR in the 16-bit protected-mode layout', () => {
+    const { s, h } = setup();
+    h.operandSize32 = false;
+    fldd(s, h, 3.25);
+    x87Execute(s, h, 0xdd, memOp(6, B));
+    expect(h.u16(B)).toBe(0x037f);
+    expect(h.u16(B + 2)).toBe(0x3800);
+    expect(h.u16(B + 4)).toBe(0x3fff);
+    expect(h.u16(B + 6)).toBe(0x1000);
+    expect(h.u16(B + 8)).toBe(0x08);
+    expect(h.u16(B + 10)).toBe(A);
+    expect(h.u16(B + 12)).toBe(0x10);
+    expect(m80(h, B + 14)).toBe('4000d000000000000000');
+    x87Execute(s, h, 0xdd, memOp(4, B));
+    expect(fstpd(s, h)).toBe(3.25);
+  });
+
+  it('FISTP m64 rounds exact 64-bit significands (beyond binary64)', () => {
+    const { s, h } = setup();
+    setM80(h, A, '403c8000000000000002'); // 2^61 + 2^(61-62) = 2^61 + 0.5 -> ties to even
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xdf, memOp(7, B));
+    expect([h.u32(B + 4), h.u32(B)]).toEqual([0x20000000, 0]);
+    setM80(h, A, 'c03c8000000000000006'); // -(2^61 + 1.5) -> -(2^61 + 2)
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xdf, memOp(7, B));
+    expect([h.u32(B + 4), h.u32(B)]).toEqual([0xdfffffff, 0xfffffffe]);
+    expect(sw(s) & 0x20).toBe(0x20);
+  });
+
+  it('FXAM classifies exact 80-bit images (denormal, unnormal, pseudo-NaN)', () => {
+    const { s, h } = setup();
+    const cases: [string, number][] = [['00000000000000000001', 0x4400], ['3fff4000000000000000', 0x0000], ['7fff4000000000000000', 0x0000],
+      ['ffff8000000000000000', 0x0700], ['7fffc000000000000000', 0x0100]];
+    for (const [hex, cc] of cases) {
+      setM80(h, A, hex);
+      x87Execute(s, h, 0xdb, memOp(5, A));
+      x87Execute(s, h, 0xd9, regOp(0xe5));
+      expect(sw(s) & 0x4500 | (sw(s) & 0x200)).toBe(cc);
+      x87Execute(s, h, 0xdd, regOp(0xd8)); // FSTP ST0
+    }
+  });
+});

@@ -171,7 +171,8 @@ function roundResult(s: X87State, host: CoprocessorHostExt, r: number, res: numb
     const rr = d !== 0 ? d : res;
     if (rr !== 0) {
       const out = directedRound(s.scratch, f, rr, rc, true);
-      s.sw = out !== f && Math.abs(out) > Math.abs(f) ? s.sw | SW_C1 : s.sw & ~SW_C1;
+      // C1 = 1 when the result was rounded away from zero (SDM Vol. 1 §8.1.3.3)
+      s.sw = (out !== f ? Math.abs(out) > Math.abs(f) : rr * f < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
       raise(s, host, SW_PE);
       return out;
     }
@@ -180,7 +181,7 @@ function roundResult(s: X87State, host: CoprocessorHostExt, r: number, res: numb
   }
   if (res !== 0) {
     const out = directedRound(s.scratch, r, res, rc, false);
-    s.sw = Math.abs(out) > Math.abs(r) || (out === r && res * r > 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
+    s.sw = (out !== r ? Math.abs(out) > Math.abs(r) : res * r < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
     raise(s, host, SW_PE);
     return out;
   }

@@ -591,3 +591,44 @@ describe('prefix handling and the unit bundle', () => {
     u.x87Wait();
   });
 });
+
+describe('SIMD corner cases', () => {
+  it('overflow under each rounding mode, unmasked PE leaves the destination, LDMXCSR needs OSFXSR', () => {
+    const { st, h } = setup();
+    const res = [0, 1, 2, 3].map((rcv) => {
+      st.mxcsr = 0x1f80 | (rcv << 13);
+      setPD(st, 1, 1e300, -1e300);
+      x(st, h, 0x5a, 0, 1, 0x66); // CVTPD2PS
+      return getX(st, 0).slice(0, 2);
+    });
+    expect(res).toEqual([[0x7f800000, 0xff800000], [0x7f7fffff, 0xff800000], [0x7f800000, 0xff7fffff], [0x7f7fffff, 0xff7fffff]]);
+    st.mxcsr = 0x1f80 & ~(1 << 12); // unmask PE
+    setPS(st, 0, 1, 1, 1, 1);
+    setPS(st, 1, 3, 1, 1, 1);
+    const before = getX(st, 0);
+    expect(() => x(st, h, 0x5e, 0, 1)).toThrow(/fault 19/);
+    expect(getX(st, 0)).toEqual(before);
+    expect(st.mxcsr & 0x20).toBe(0x20);
+    h.cr4 = 0;
+    expect(() => simdExecute(st, h, 0xae, memOp(2, A))).toThrow(/fault 6/);
+    expect(() => simdExecute(st, h, 0xae, memOp(3, A))).toThrow(/fault 6/);
+    simdExecute(st, h, 0xae, regOp(0x38)); // SFENCE still fine
+  });
+
+  it('encoding errors: register forms that need memory and vice versa', () => {
+    const { st, h } = setup();
+    expect(() => x(st, h, 0x2b, 0, 1)).toThrow(/fault 6/); // MOVNTPS xmm, xmm
+    expect(() => x(st, h, 0xe7, 0, 1, 0x66)).toThrow(/fault 6/); // MOVNTDQ xmm, xmm
+    expect(() => x(st, h, 0x13, 0, 1)).toThrow(/fault 6/); // MOVLPS xmm, xmm (store form)
+    expect(() => simdExecute(st, h, 0x50, memOp(0, A))).toThrow(/fault 6/); // MOVMSKPS r32, m
+    expect(() => simdExecute(st, h, 0xc3, regOp(0))).toThrow(/fault 6/); // MOVNTI reg
+    h.imm.push(1);
+    expect(() => simdExecute(st, h, 0x73, regOp(R(3, 1)))).toThrow(/fault 6/); // PSRLDQ on MMX
+    expect(() => simdExecute(st, h, 0xc2, regOp(R(0, 1)))).toThrow(); // CMPPS needs its imm8
+  });
+
+  it('CMPPS with an AVX-only predicate (imm8 > 7) is #UD', () => {
+    const { st, h } = setup();
+    expect(() => x(st, h, 0xc2, 0, 1, 0, 8)).toThrow(/fault 6/);
+  });
+});
