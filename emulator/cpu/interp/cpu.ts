@@ -26,7 +26,9 @@ import { DEFAULT_FEATURES, type CpuFeatures } from './features.js';
 import type { CoprocessorHostExt } from './fpu/host-ext.js';
 import { createX87State, x87Init } from './fpu/x87-state.js';
 import { x87Execute, x87Wait } from './fpu/x87.js';
-import { createSimdState, resetSimdState } from './simd/simd-state.js';
+import { createSimdState, loadSimdState, resetSimdState, saveSimdState } from './simd/simd-state.js';
+import { loadX87State, saveX87State } from './fpu/x87-state.js';
+import { parseCpuSnapshot, type InterpCpuSnapshot } from './snapshot.js';
 import { simdExecute, simdOwns } from './simd/simd.js';
 
 /** Constructor dependencies of the interpreter. */
@@ -59,6 +61,10 @@ export interface CoprocessorUnits {
   reset?: () => void;
   /** Whether `0F opcode` with this mandatory prefix belongs to the SIMD unit (checked before ModRM decode). */
   owns?: (opcode: number, mandatoryPrefix: 0 | 0x66 | 0xf2 | 0xf3) => boolean;
+  /** Snapshot of the units' state (opaque to the core). */
+  saveState?: () => unknown;
+  /** Validates then applies a snapshot from `saveState`; throws on malformed input. */
+  loadState?: (data: unknown) => void;
 }
 
 /** Builds the x87 / SIMD units of fpu/ and simd/ for the enabled features. */
@@ -69,12 +75,25 @@ function builtInUnits(f: CpuFeatures, host: CoprocessorHostExt): CoprocessorUnit
     x87: (opcode, op) => x87Execute(x87, host, opcode, op),
     x87Wait: () => x87Wait(x87, host),
     reset: () => x87Init(x87),
+    saveState: () => ({ v: 1, x87: saveX87State(x87) }),
+    loadState: (data) => {
+      const o = data as { v?: unknown; x87?: unknown } | null;
+      if (typeof o !== 'object' || o === null || o.v !== 1) throw new Error('coprocessor snapshot: bad version');
+      loadX87State(x87, o.x87);
+    },
   };
   if (f.mmx || f.sse || f.sse2) {
     const simd = createSimdState(x87);
     units.simd = (opcode, op) => { simdExecute(simd, host, opcode, op); return true; };
     units.owns = simdOwns;
     units.reset = () => { x87Init(x87); resetSimdState(simd); };
+    units.saveState = () => ({ v: 1, x87: saveX87State(x87), sse: saveSimdState(simd) });
+    units.loadState = (data) => {
+      const o = data as { v?: unknown; x87?: unknown; sse?: unknown } | null;
+      if (typeof o !== 'object' || o === null || o.v !== 1) throw new Error('coprocessor snapshot: bad version');
+      loadX87State(x87, o.x87);
+      loadSimdState(simd, o.sse);
+    };
   }
   return units;
 }
@@ -202,6 +221,15 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     this.attention = true;
   }
 
+  /**
+   * Tells the CPU the INTR line may have changed (e.g. from a timer callback). Unlike
+   * `kick()` it does not end `run()`: the CPU polls `InterruptSource` before the next
+   * instruction. (Port and MMIO accesses made by the guest already imply this.)
+   */
+  pollInterrupts(): void {
+    this.attention = true;
+  }
+
   nmi(): void {
     this.nmiPending = true;
     this.attention = true;
@@ -211,6 +239,56 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     if (this.a20 === enabled) return;
     this.a20 = enabled;
     this.flushTlb(false);
+  }
+
+  /** Named, versioned snapshot of the CPU (and its x87/SIMD units). Take it between `run` calls. */
+  saveState(): InterpCpuSnapshot {
+    const segs = [];
+    for (let i = 0; i < 8; i++) {
+      segs.push({ sel: this.segSel[i], base: this.segBase[i] >>> 0, limit: this.segLimit[i] >>> 0, attr: this.segAttr[i] });
+    }
+    const msrs: Array<[number, number, number]> = [];
+    for (const [k, lo] of this.msrLo) msrs.push([k >>> 0, lo >>> 0, (this.msrHi.get(k) ?? 0) >>> 0]);
+    const snap: InterpCpuSnapshot = {
+      v: 1, gpr: Array.from(this.r32, (x) => x >>> 0), eip: this.eip >>> 0, eflags: this.getFlags() >>> 0, segs,
+      gdt: { base: this.gdtBase >>> 0, limit: this.gdtLimit }, idt: { base: this.idtBase >>> 0, limit: this.idtLimit },
+      cr0: this.cr0 >>> 0, cr2: this.cr2 >>> 0, cr3: this.cr3 >>> 0, cr4: this.cr4 >>> 0, efer: this.efer >>> 0,
+      dr: Array.from(this.dr, (x) => x >>> 0), cpl: this.cpl, a20: this.a20, halted: this.halted,
+      irqInhibit: this.irqInhibit, nmiPending: this.nmiPending, nmiBlocked: this.nmiBlocked,
+      tsc: this.instructionsRetired + this.tscOffset,
+      sysenter: { cs: this.sysenterCs, esp: this.sysenterEsp >>> 0, eip: this.sysenterEip >>> 0 }, msrs,
+    };
+    if (this.units.saveState) snap.coprocessor = this.units.saveState();
+    return snap;
+  }
+
+  /** Restores `saveState` output. `data` is untrusted: it is fully validated first; throws on bad input. */
+  loadState(data: unknown): void {
+    const s = parseCpuSnapshot(data);
+    if (this.units.loadState && s.coprocessor !== undefined) this.units.loadState(s.coprocessor);
+    for (let i = 0; i < 8; i++) this.r32[i] = s.gpr[i];
+    this.eip = s.eip | 0;
+    for (let i = 0; i < 8; i++) {
+      const g = s.segs[i];
+      this.segSel[i] = g.sel; this.segBase[i] = g.base | 0; this.segLimit[i] = g.limit | 0; this.segAttr[i] = g.attr;
+    }
+    this.gdtBase = s.gdt.base | 0; this.gdtLimit = s.gdt.limit; this.idtBase = s.idt.base | 0; this.idtLimit = s.idt.limit;
+    this.cr0 = s.cr0 | 0; this.cr2 = s.cr2 | 0; this.cr3 = s.cr3 | 0; this.cr4 = s.cr4 | 0; this.efer = s.efer | 0;
+    for (let i = 0; i < 8; i++) this.dr[i] = s.dr[i] | 0;
+    this.flags = (s.eflags | 2) & ~0xffc08028; this.flagsDirty = 0;
+    this.pe = (this.cr0 & 1) !== 0;
+    this.vm86 = this.pe && (this.flags & VM) !== 0;
+    this.cs32 = (this.segAttr[CS] & 0x4000) !== 0;
+    this.updateStackSize();
+    this.setCpl(s.cpl);
+    this.a20 = s.a20; this.halted = s.halted; this.irqInhibit = s.irqInhibit;
+    this.nmiPending = s.nmiPending; this.nmiBlocked = s.nmiBlocked;
+    this.tscOffset = s.tsc - this.instructionsRetired;
+    this.sysenterCs = s.sysenter.cs; this.sysenterEsp = s.sysenter.esp | 0; this.sysenterEip = s.sysenter.eip | 0;
+    this.msrLo.clear(); this.msrHi.clear();
+    for (const [k, lo, hi] of s.msrs) { this.msrLo.set(k | 0, lo | 0); this.msrHi.set(k | 0, hi | 0); }
+    this.flushTlb(false);
+    this.attention = true;
   }
 
   getRegs(): CpuRegs {
