@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assemble, runOurs, runQemu, toolsMissing } from './test-support/guests.js';
-import { randomGuest } from './test-support/random-guest.js';
+import { randomAddressingGuest, randomGuest } from './test-support/random-guest.js';
 
 const missing = toolsMissing();
 const seeds = process.env.VIREO_CPU_SEED ? [Number(process.env.VIREO_CPU_SEED)] : [1, 2, 3];
@@ -26,6 +26,17 @@ describe.skipIf(missing !== undefined)(`randomized ALU vs QEMU${missing ? ` (ski
         }
       }
       expect(o.exitStatus).toBe(q.exitStatus);
+    });
+    it(`addressing modes, seed ${seed}`, () => {
+      const { source, cases } = randomAddressingGuest(seed, 250);
+      const { image, path } = assemble(source, `random-addr-${seed}`);
+      const q = runQemu(path);
+      const o = runOurs(image);
+      expect(q.exitStatus).toBe(1);
+      const ql = q.debugcon.split('\n'), ol = o.debugcon.split('\n');
+      for (let i = 0; i < cases.length; i++) {
+        if (ql[i] !== ol[i]) expect.fail(`case ${i}: ${cases[i]}\n qemu: ${ql[i]}\n ours: ${ol[i]}`);
+      }
     });
   }
 });

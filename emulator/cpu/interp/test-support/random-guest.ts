@@ -148,3 +148,62 @@ export function randomGuest(seed: number, count: number): { source: string; case
   lines.push('  EXIT 0', 'dump:', '  HEX eax', '  HEX ebx', '  HEX ecx', '  HEX edx', '  HEX esi', '  NL', '  ret', 'LIBCODE', 'FOOTER');
   return { source: lines.join('\n') + '\n', cases };
 }
+
+/**
+ * Generates a guest exercising ModRM/SIB effective addresses in 16- and 32-bit addressing
+ * (real mode, DS = 0x1000): each case stores through a random addressing form, then loads
+ * the value back from the absolute offset the generator computed, and prints LEA results.
+ */
+export function randomAddressingGuest(seed: number, count: number): { source: string; cases: string[] } {
+  const rnd = prng(seed);
+  const pick = <T,>(a: readonly T[]): T => a[rnd() % a.length];
+  const hex = (v: number): string => '0x' + (v >>> 0).toString(16);
+  const lines: string[] = ['%include "lib.inc"', 'bits 16', 'org 0', 'start:', '  cli', '  xor ax, ax', '  mov ss, ax',
+    '  mov sp, 0x7000', '  mov ax, 0x1000', '  mov ds, ax'];
+  const cases: string[] = [];
+  const forms16: Array<[string, (r: Record<string, number>) => number]> = [
+    ['bx+si', (r) => r.bx + r.si], ['bx+di', (r) => r.bx + r.di], ['bp+si', (r) => r.bp + r.si], ['bp+di', (r) => r.bp + r.di],
+    ['si', (r) => r.si], ['di', (r) => r.di], ['bp', (r) => r.bp], ['bx', (r) => r.bx],
+  ];
+  const r32 = ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp'];
+  for (let i = 0; i < count; i++) {
+    lines.push(`; case ${i}`);
+    if (rnd() % 2 === 0) {
+      const r: Record<string, number> = { bx: rnd() & 0xffff, bp: rnd() & 0xffff, si: rnd() & 0xffff, di: rnd() & 0xffff };
+      const [form, f] = pick(forms16);
+      const disp = pick([0, (rnd() & 0xff) - 128, rnd() & 0xffff]);
+      const ea = (f(r) + disp) & 0xffff;
+      const val = rnd() & 0xffff;
+      const text = `mov [ds:${form}${disp < 0 ? '-' + hex(-disp) : '+' + hex(disp)}], cx ; lea ax, [${form}${disp < 0 ? '-' + hex(-disp) : '+' + hex(disp)}]`;
+      cases.push(text);
+      lines.push(`  mov bx, ${hex(r.bx)}`, `  mov bp, ${hex(r.bp)}`, `  mov si, ${hex(r.si)}`, `  mov di, ${hex(r.di)}`,
+        `  mov ecx, ${hex(val | (rnd() & 0xffff0000))}`, `  mov edx, 0`);
+      lines.push('  ' + text.split(' ; ')[0], '  ' + text.split(' ; ')[1], `  mov dx, [${hex(ea)}]`, '  xor esi, esi', '  call dump');
+    } else {
+      const base = pick([...r32, 'none']);
+      const index = pick([...r32.filter((x) => x !== base), 'none']);
+      const scale = pick([1, 2, 4, 8]);
+      const regs: Record<string, number> = {};
+      for (const x of r32) regs[x] = x === base ? 0x100 + (rnd() % 0x3f00) : rnd() % 0x800;
+      const disp = base === 'none' && index === 'none' ? 0x100 + (rnd() % 0x8000) : pick([0, (rnd() & 0x7f) - 64, rnd() % 0x4000]);
+      let ea = disp;
+      if (base !== 'none') ea += regs[base];
+      if (index !== 'none') ea += regs[index] * scale;
+      ea >>>= 0;
+      if (ea > 0xfff0) { i--; lines.pop(); continue; }
+      const parts: string[] = [];
+      if (base !== 'none') parts.push(base);
+      if (index !== 'none') parts.push(`${index}*${scale}`);
+      parts.push(disp < 0 ? `-${hex(-disp)}` : hex(disp));
+      const addr = parts.join('+').replace('+-', '-');
+      const dst = pick(r32.filter((x) => x !== base && x !== index && x !== 'edx' && x !== 'esi'));
+      const text = `a32 mov [ds:${addr}], ${dst} ; a32 lea edx, [${addr}]`;
+      cases.push(text);
+      for (const x of r32) lines.push(`  mov ${x}, ${hex(regs[x])}`);
+      lines.push(`  mov ${dst}, ${hex(rnd())}`, `  mov [ds:${addr}], ${dst}`, `  lea esi, [${addr}]`, `  mov edx, [${hex(ea)}]`,
+        '  mov eax, esi', `  mov ebx, ${dst}`, '  xor esi, esi', '  call dump');
+    }
+  }
+  lines.push('  EXIT 0', 'dump:', '  HEX eax', '  HEX ebx', '  HEX ecx', '  HEX edx', '  HEX esi', '  NL', '  ret', 'LIBCODE', 'FOOTER');
+  return { source: lines.join('\n') + '\n', cases };
+}
