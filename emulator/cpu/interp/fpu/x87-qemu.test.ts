@@ -104,15 +104,24 @@ function build(): DiffProgram {
     p.asm(`fild word [${p.dwords([lo], 4)}]`, `fild dword [${p.dwords([hi], 4)}]`, `faddp st1, st0`,
       `fstp qword [${p.out(`fild m16+m32 ${lo & 0xffff} ${hi | 0}`, 8)}]`);
   }
-  // m80 round trips and m80 -> m64 conversion (nearest)
+  // m80 round trips, m80 -> m64 conversion under every rounding mode, exact compares
   for (let i = 0; i < 24; i++) {
     const se = i < 6 ? pick([0x7fff, 0xffff, 0x0000, 0x8000, 0x3fff, 0x43fe]) : (R() < 0.5 ? 0x8000 : 0) | (0x3fff + Math.floor(R() * 400) - 200);
     const hi = (randU32() | 0x80000000) >>> 0;
     const lo = randU32();
     const img = [lo, hi, se];
-    begin(0);
-    p.asm(`fld tword [${p.dwords(img, 16)}]`, `fst qword [${p.out(`m80 ${se.toString(16)}:${hi.toString(16)}${lo.toString(16)} -> m64`, 8)}]`,
+    begin(i % 4);
+    p.asm(`fld tword [${p.dwords(img, 16)}]`, `fst qword [${p.out(`m80 ${se.toString(16)}:${hi.toString(16)}${lo.toString(16)} -> m64 rc${i % 4}`, 8)}]`,
+      `fnstsw [${p.out(`m80 -> m64 ${i} sw`, 2, SW_FLAGS)}]`,
       `fstp tword [${p.out(`m80 round trip ${se.toString(16)}`, 10)}]`);
+  }
+  for (let i = 0; i < 12; i++) {
+    const hi = (randU32() | 0x80000000) >>> 0;
+    const lo = randU32();
+    const d = Math.floor(R() * 3) - 1;
+    begin(0);
+    p.asm(`fld tword [${p.dwords([(lo + d) >>> 0, hi, 0x3fff], 16)}]`, `fld tword [${p.dwords([lo, hi, 0x3fff], 16)}]`, 'fcompp',
+      `fnstsw [${p.out(`fcompp m80 ${hi.toString(16)}${lo.toString(16)} ${d}`, 2, CC)}]`);
   }
   // BCD
   for (let i = 0; i < 8; i++) {

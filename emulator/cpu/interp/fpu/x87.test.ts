@@ -451,14 +451,14 @@ describe('x87 environment and state', () => {
     const { s, h } = setup();
     fldd(s, h, 1.25);
     x87Execute(s, h, 0xd9, regOp(0xeb));
-    fldcw(s, h, 0x0a7f);
+    fldcw(s, h, 0x027f);
     x87Execute(s, h, 0xdd, memOp(6, B));
     expect(m80(h, B + 28)).toBe('4000c90fdaa22168c235');
     expect(m80(h, B + 38)).toBe('3fffa000000000000000');
     expect(s.cw).toBe(0x037f);
     expect(x87TagWord(s)).toBe(0xffff);
     x87Execute(s, h, 0xdd, memOp(4, B));
-    expect(s.cw).toBe(0x0a7f);
+    expect(s.cw).toBe(0x027f);
     expect(fstpd(s, h)).toBe(Math.PI);
     expect(fstpd(s, h)).toBe(1.25);
   });
@@ -586,5 +586,29 @@ describe('x87 exception corner cases', () => {
       expect(sw(s) & 0x4500 | (sw(s) & 0x200)).toBe(cc);
       x87Execute(s, h, 0xdd, regOp(0xd8)); // FSTP ST0
     }
+  });
+});
+
+describe('x87 exact 80-bit images', () => {
+  it('FST m64 rounds an m80 value under RC; FCOM sees 64-bit significand differences', () => {
+    const { s, h } = setup();
+    const out = [0, 1, 2, 3].map((rc) => {
+      fldcw(s, h, 0x037f | (rc << 10));
+      setM80(h, A, 'bfff8000000000000401'); // -(1 + 2^-53 + 2^-63)
+      x87Execute(s, h, 0xdb, memOp(5, A));
+      return fstpBits(s, h);
+    });
+    expect(out).toEqual(['bff0000000000001', 'bff0000000000001', 'bff0000000000000', 'bff0000000000000']);
+    fldcw(s, h, 0x037f);
+    setM80(h, A, '3fff8000000000000001');
+    setM80(h, A + 16, '3fff8000000000000002');
+    x87Execute(s, h, 0xdb, memOp(5, A + 16));
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xd8, regOp(0xd1)); // FCOM ST1: ST0 < ST1
+    expect(sw(s) & 0x4500).toBe(0x0100);
+    setM80(h, A, '00018000000000000001'); // far below binary64's range, but not zero
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xd9, regOp(0xe4)); // FTST
+    expect(sw(s) & 0x4500).toBe(0);
   });
 });

@@ -22,7 +22,7 @@ import {
 } from './host-ext.js';
 import {
   directedRound, divResidual, f32FromBits, f64FromBits, MIN_NORMAL_F32, overflowResult, productError,
-  RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP, roundToInt, sqrtResidual, sumError,
+  RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP, roundToInt, sqrtResidual, sumError, f64ToF80,
 } from './fp-math.js';
 import {
   copySlot, ensureRaw, setSlot, setSlotRaw, SLOT_MEM, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_DE, SW_ES, SW_IE,
@@ -264,7 +264,54 @@ function compare(s: X87State, host: CoprocessorHostExt, a: number, b: number, qu
     if ((!quiet || snan) && raise(s, host, SW_IE)) return -1;
     return 3;
   }
+  if (s.raw[a] || (b >= 0 && s.raw[b])) return compareExact(s, a, b);
   return x > y ? 0 : x < y ? 1 : 2;
+}
+
+/** Magnitude order of two 80-bit images: -1, 0, 1. */
+function cmpMag(e1: number, h1: number, l1: number, e2: number, h2: number, l2: number): number {
+  if (e1 !== e2) return e1 < e2 ? -1 : 1;
+  if (h1 !== h2) return h1 < h2 ? -1 : 1;
+  if (l1 !== l2) return l1 < l2 ? -1 : 1;
+  return 0;
+}
+
+/** Compares non-NaN slots a and b (b < 0: +0) on their exact 80-bit images. */
+function compareExact(s: X87State, a: number, b: number): number {
+  ensureRaw(s, a);
+  const sa = s.rawSe[a]!;
+  let sb = 0;
+  let hb = 0;
+  let lb = 0;
+  if (b >= 0) {
+    ensureRaw(s, b);
+    sb = s.rawSe[b]!;
+    hb = s.rawHi[b]!;
+    lb = s.rawLo[b]!;
+  }
+  const za = (sa & 0x7fff) === 0 && s.rawHi[a] === 0 && s.rawLo[a] === 0;
+  const zb = (sb & 0x7fff) === 0 && hb === 0 && lb === 0;
+  if (za && zb) return 2;
+  const na = (sa & 0x8000) !== 0 && !za;
+  const nb = (sb & 0x8000) !== 0 && !zb;
+  if (na !== nb) return na ? 1 : 0;
+  const m = cmpMag(sa & 0x7fff, s.rawHi[a]!, s.rawLo[a]!, sb & 0x7fff, hb, lb);
+  if (m === 0) return 2;
+  return (m > 0) !== na ? 0 : 1;
+}
+
+/**
+ * Sign of (exact value of slot p) - st[p] for a slot with a raw image that binary64 cannot
+ * hold exactly (0 when exact or not raw).
+ */
+function rawResidual(s: X87State, p: number): number {
+  if (!s.raw[p]) return 0;
+  const se = s.rawSe[p]!;
+  const hi = s.rawHi[p]!;
+  const lo = s.rawLo[p]!;
+  f64ToF80(s.scratch, s.st[p]!, s.f80);
+  const m = cmpMag(se & 0x7fff, hi, lo, s.f80.se & 0x7fff, s.f80.hi, s.f80.lo);
+  return se & 0x8000 ? -m : m;
 }
 
 const CC_BY_RESULT = [0, SW_C0, SW_C3, SW_C3 | SW_C2 | SW_C0];
@@ -418,8 +465,16 @@ function storeF64(s: X87State, host: CoprocessorHostExt, p: number, addr: number
     if (s.raw[p] && !Number.isFinite(x) && (s.rawSe[p]! & 0x7fff) !== 0x7fff) {
       if (raise(s, host, SW_OE | SW_PE)) return false;
       v = overflowResult(x < 0, (s.cw >>> 10) & 3, false);
-    } else if (s.raw[p] && (s.rawLo[p]! & 0x7ff) !== 0 && Number.isFinite(x)) {
-      raise(s, host, SW_PE);
+    } else if (s.raw[p]) {
+      // an exact 80-bit value: round it to binary64 under RC (x is its nearest rounding)
+      const res = rawResidual(s, p);
+      if (res !== 0) {
+        const tiny = Math.abs(x) < 2.2250738585072014e-308;
+        if (tiny && raise(s, host, SW_UE | SW_PE)) return false;
+        v = directedRound(s.scratch, x, res, (s.cw >>> 10) & 3, false);
+        raise(s, host, SW_PE);
+        s.sw = (v !== x ? Math.abs(v) > Math.abs(x) : res * x < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
+      }
     }
     s.scratch.f64[0] = v;
     lo = s.scratch.u32[0]!;
