@@ -45,8 +45,9 @@ fi
 # Electron's binary is fetched by its own install script, which npm does not run here
 # (package.json "allowScripts"). `npm start` fetches it on first use where the network allows.
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
-if [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
-  :
-else
-  npm ci --no-audit --no-fund
-fi
+# `npm install` with the committed lockfile, not `npm ci`: some registries (mirrors) do not
+# serve every platform's optional packages (e.g. rollup's Android/Windows builds), and
+# `npm ci` refuses a lockfile that lacks them even though they are never installed here.
+# With exact pins in package.json and the lockfile present, `npm install` installs the
+# locked versions and leaves package-lock.json unchanged.
+npm install --no-audit --no-fund
