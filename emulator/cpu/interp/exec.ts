@@ -64,9 +64,10 @@ export abstract class Executor extends SystemCore {
   // ------------------------------------------------------------------ fetch
 
   fetch8(): number {
-    const v = this.fetchLin8((this.segBase[CS] + this.eip) | 0);
+    const lin = (this.segBase[CS] + this.eip) | 0;
     this.eip = (this.eip + 1) | 0;
-    return v;
+    if ((lin >>> 12) === this.fetchPage) return this.u8[this.fetchDelta + (lin & 0xfff)];
+    return this.fetchLin8(lin);
   }
 
   fetchS8(): number {
@@ -74,15 +75,19 @@ export abstract class Executor extends SystemCore {
   }
 
   fetch16(): number {
+    const lin = (this.segBase[CS] + this.eip) | 0;
+    if ((lin & 0xfff) <= 0xffe && (lin >>> 12) === this.fetchPage) {
+      this.eip = (this.eip + 2) | 0;
+      return this.view.getUint16(this.fetchDelta + (lin & 0xfff), true);
+    }
     return this.fetch8() | (this.fetch8() << 8);
   }
 
   fetch32(): number {
     const lin = (this.segBase[CS] + this.eip) | 0;
-    const p = lin >>> 12;
-    if ((lin & 0xfff) <= 0xffc && (this.tlbFlags[p] & this.fetchMask) === this.fetchMask) {
+    if ((lin & 0xfff) <= 0xffc && (lin >>> 12) === this.fetchPage) {
       this.eip = (this.eip + 4) | 0;
-      return this.view.getInt32(this.tlbData[p] + (lin & 0xfff), true);
+      return this.view.getInt32(this.fetchDelta + (lin & 0xfff), true);
     }
     return this.fetch8() | (this.fetch8() << 8) | (this.fetch8() << 16) | (this.fetch8() << 24);
   }

@@ -51,6 +51,14 @@ export class MemoryCore extends CpuState {
   writeMask = TLB_SW | TLB_RAM_W;
   fetchMask = TLB_SR | TLB_RAM_R | TLB_X;
 
+  /**
+   * Instruction-fetch page cache: linear page number of the last RAM-backed code page
+   * (-1 = none) and the delta from a linear address on it to its index in `u8`. Dropped
+   * on every TLB change and privilege change.
+   */
+  fetchPage = -1;
+  fetchDelta = 0;
+
   /** A20 gate: when false, physical bit 20 is forced to 0. */
   a20 = true;
   /** IA32_EFER (only NXE, bit 11, has an effect). */
@@ -77,6 +85,7 @@ export class MemoryCore extends CpuState {
 
   /** Updates the privilege-dependent masks after a CPL change. */
   protected updateAccessMasks(): void {
+    this.fetchPage = -1;
     if (this.cpl === 3) {
       this.readMask = TLB_UR | TLB_RAM_R; this.writeMask = TLB_UW | TLB_RAM_W; this.fetchMask = TLB_UR | TLB_RAM_R | TLB_X;
     } else {
@@ -86,6 +95,7 @@ export class MemoryCore extends CpuState {
 
   /** Flushes the TLB; global entries survive when `keepGlobal` (MOV CR3 with CR4.PGE). */
   flushTlb(keepGlobal: boolean): void {
+    this.fetchPage = -1;
     if (this.tlbOverflow) {
       if (keepGlobal && (this.cr4 & CR4_PGE)) {
         const f = this.tlbFlags;
@@ -111,12 +121,14 @@ export class MemoryCore extends CpuState {
 
   /** INVLPG: drops one linear page (global or not). */
   invlpg(linear: number): void {
+    this.fetchPage = -1;
     this.tlbFlags[linear >>> 12] = 0;
   }
 
   /** Drops everything when the physical map changed (remap of PAM/BARs, ROM/RAM swaps). */
   protected checkPhysGeneration(): void {
     if (this.physMap.generation !== this.tlbGeneration) {
+      this.fetchPage = -1;
       this.tlbGeneration = this.physMap.generation;
       this.tlbFlags.fill(0);
       this.tlbCount = 0;
@@ -125,6 +137,7 @@ export class MemoryCore extends CpuState {
   }
 
   private tlbInsert(page: number, flags: number, physPage: number): void {
+    if (page === this.fetchPage) this.fetchPage = -1;
     if (this.tlbFlags[page] === 0) {
       if (this.tlbCount < TLB_LIST_SIZE) this.tlbList[this.tlbCount++] = page;
       else this.tlbOverflow = true;
@@ -394,8 +407,14 @@ export class MemoryCore extends CpuState {
   /** Fetches a byte of code at linear `lin` (execute access). */
   fetchLin8(lin: number): number {
     const p = lin >>> 12;
-    if ((this.tlbFlags[p] & this.fetchMask) === this.fetchMask) return this.u8[this.tlbData[p] + (lin & 0xfff)];
-    return this.physRead8(this.translate(lin, false, true));
+    if (p === this.fetchPage) return this.u8[this.fetchDelta + (lin & 0xfff)];
+    if ((this.tlbFlags[p] & this.fetchMask) !== this.fetchMask) {
+      const v = this.physRead8(this.translate(lin, false, true));
+      if ((this.tlbFlags[p] & this.fetchMask) !== this.fetchMask) return v; // not RAM: no caching
+    }
+    this.fetchPage = p;
+    this.fetchDelta = this.tlbData[p];
+    return this.u8[this.fetchDelta + (lin & 0xfff)];
   }
 
   /** Implicit supervisor-mode read (GDT/LDT/IDT/TSS), 32 bits. */
