@@ -1086,7 +1086,7 @@ export function x87Execute(s: X87State, host: CoprocessorHostExt, opcode: number
   const cr0 = host.cr0;
   if (cr0 & (CR0_EM | CR0_TS)) host.fault(VEC_NM);
   const modrm = op.modrm;
-  const mem = op.linear >= 0 && modrm < 0xc0;
+  const mem = modrm < 0xc0; // mod != 3 (the linear address may be any 32-bit value)
   if (!isNonWaiting(opcode, modrm, mem)) checkPending(s, host);
   if (!isControl(opcode, modrm, mem)) {
     s.fip = host.instructionPointer >>> 0;

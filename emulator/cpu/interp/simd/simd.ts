@@ -187,7 +187,7 @@ function copySlot(st: SimdState, from: number, to: number): void {
 
 /** XMM source operand: the register slot, or memory loaded into SLOT_SRC. */
 function xsrc(st: SimdState, host: CoprocessorHostExt, op: ModRmOperand, bytes: number, aligned: boolean): number {
-  if (op.linear < 0) return op.modrm & 7;
+  if (op.modrm >= 0xc0) return op.modrm & 7;
   if (aligned && bytes === 16) alignCheck(host, op.linear);
   load(st, host, op.linear, SLOT_SRC, bytes);
   return SLOT_SRC;
@@ -195,7 +195,7 @@ function xsrc(st: SimdState, host: CoprocessorHostExt, op: ModRmOperand, bytes: 
 
 /** MMX source operand (register copied into SLOT_SRC, or m64). */
 function msrc(st: SimdState, host: CoprocessorHostExt, op: ModRmOperand): number {
-  if (op.linear < 0) readMm(st, op.modrm & 7, SLOT_SRC);
+  if (op.modrm >= 0xc0) readMm(st, op.modrm & 7, SLOT_SRC);
   else load(st, host, op.linear, SLOT_SRC, 8);
   return SLOT_SRC;
 }
@@ -505,7 +505,7 @@ function convert(st: SimdState, host: CoprocessorHostExt, opcode: number, op: Mo
     case 0x2a: {
       if (pfx === 0xf3 || pfx === 0xf2) {
         // CVTSI2SS / CVTSI2SD xmm, r/m32
-        const v = op.linear < 0 ? host.getReg32(op.modrm & 7) | 0 : host.readU32(op.linear) | 0;
+        const v = op.modrm >= 0xc0 ? host.getReg32(op.modrm & 7) | 0 : host.readU32(op.linear) | 0;
         copySlot(st, reg, T);
         if (pfx === 0xf2) st.f64[T * 2] = v;
         else out32(st, v, 0, T * 4, true);
@@ -514,7 +514,7 @@ function convert(st: SimdState, host: CoprocessorHostExt, opcode: number, op: Mo
         return;
       }
       // CVTPI2PS / CVTPI2PD xmm, mm/m64
-      if (op.linear < 0) {
+      if (op.modrm >= 0xc0) {
         mmxCheck(st, host);
         readMm(st, op.modrm & 7, SLOT_SRC);
         mmxEnter(st);
@@ -674,7 +674,7 @@ function fxrstor(st: SimdState, host: CoprocessorHostExt, addr: number): void {
 
 function group15(st: SimdState, host: CoprocessorHostExt, op: ModRmOperand): void {
   const reg = (op.modrm >>> 3) & 7;
-  if (op.linear < 0) {
+  if (op.modrm >= 0xc0) {
     if (reg >= 5) return; // LFENCE / MFENCE / SFENCE: ordering is already total here
     host.fault(VEC_UD);
   }
@@ -723,7 +723,7 @@ export function simdExecute(st: SimdState, host: CoprocessorHostExt, opcode: num
   const pfx = ep as 0 | 0x66 | 0xf2 | 0xf3;
   const reg = (op.modrm >>> 3) & 7;
   const rm = op.modrm & 7;
-  const isReg = op.linear < 0;
+  const isReg = op.modrm >= 0xc0;
 
   if (opcode === 0x18) return; // PREFETCHh and hint NOPs (address is not checked)
   if (opcode === 0xae) return group15(st, host, op);
@@ -1028,7 +1028,7 @@ function immShift(st: SimdState, host: CoprocessorHostExt, opcode: number, reg: 
 function mmxOp(st: SimdState, host: CoprocessorHostExt, opcode: number, op: ModRmOperand): void {
   const reg = (op.modrm >>> 3) & 7;
   const rm = op.modrm & 7;
-  const isReg = op.linear < 0;
+  const isReg = op.modrm >= 0xc0;
   if (opcode === 0x77) {
     // EMMS
     mmxCheck(st, host);
