@@ -164,7 +164,8 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     this.halted = false; this.irqInhibit = false; this.nmiPending = false; this.nmiBlocked = false;
     this.sysenterCs = 0; this.sysenterEsp = 0; this.sysenterEip = 0;
     this.msrLo.clear(); this.msrHi.clear();
-    this.tscOffset = -this.instructionsRetired;
+    this.instructionsRetired = 0;
+    this.tscOffset = 0;
     this.flushTlb(false);
     this.checkPhysGeneration();
     this.attention = true;

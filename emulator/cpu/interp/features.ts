@@ -57,6 +57,7 @@ export function cpuidLeaf1Edx(f: CpuFeatures): number {
   edx |= 1 << 13; // PGE
   edx |= 1 << 15; // CMOV
   edx |= 1 << 16; // PAT
+  if (f.sse2) edx |= 1 << 19; // CLFLUSH (a no-op here; line size reported in leaf 1 EBX)
   if (f.mmx) edx |= 1 << 23;
   if (f.fxsr) edx |= 1 << 24;
   if (f.sse) edx |= 1 << 25;

@@ -1,7 +1,8 @@
 /** Paging, TLB, A20, the MMIO slow path and self-modifying code (memory.ts). */
 import { describe, expect, it } from 'vitest';
 import { CpuExit } from '../backend.js';
-import { CR0_PG, CR4_PAE } from './state.js';
+import { CR0_PG, CR4_PAE, CR4_PGE, CR4_PSE } from './state.js';
+import { TLB_GLOBAL } from './memory.js';
 import { flat32, idtGate, realMode } from './test-support/harness.js';
 import type { TestBoard } from './test-support/board.js';
 
@@ -100,5 +101,32 @@ describe('memory', () => {
     const b = realMode([0xc6, 0x06, 0x08, 0x10, 0x43, 0x90, 0x90, 0x90, 0x90, 0xf4]);
     b.cpu.run(10);
     expect(b.cpu.getRegs().ebx).toBe(1);
+  });
+
+  it('TLB: global pages survive CR3 reloads even after the entry list overflowed; CR4.PGE off drops them', () => {
+    const b = flat32([0xf4]);
+    const v = b.mem.view;
+    for (let i = 0; i < 1024; i++) v.setUint32(0x10000 + i * 4, 0x83 | (i === 5 ? 0x100 : 0), true); // 4 MiB pages -> phys 0
+    const cpu = b.cpu;
+    cpu.writeCr4(CR4_PSE | CR4_PGE);
+    cpu.cr3 = 0x10000;
+    cpu.writeCr0(cpu.cr0 | CR0_PG);
+    for (let p = 0; p < 70000; p++) cpu.translate(p * 4096, false, false); // more pages than the list holds
+    const globalPage = (5 << 22) >>> 12, plainPage = (6 << 22) >>> 12;
+    cpu.translate(5 << 22, false, false);
+    expect(cpu.tlbFlags[globalPage] & TLB_GLOBAL).toBe(TLB_GLOBAL);
+    expect(cpu.tlbFlags[plainPage]).not.toBe(0);
+    cpu.flushTlb(true);
+    expect(cpu.tlbFlags[globalPage]).not.toBe(0);
+    expect(cpu.tlbFlags[plainPage]).toBe(0);
+    cpu.translate(6 << 22, false, false);
+    cpu.flushTlb(true);
+    expect(cpu.tlbFlags[globalPage]).not.toBe(0);
+    expect(cpu.tlbFlags[plainPage]).toBe(0);
+    cpu.invlpg(5 << 22);
+    expect(cpu.tlbFlags[globalPage]).toBe(0);
+    cpu.translate(5 << 22, false, false);
+    cpu.writeCr4(CR4_PSE);
+    expect(cpu.tlbFlags[globalPage]).toBe(0);
   });
 });

@@ -18,7 +18,7 @@ import { CpuState, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_PF } from './s
 /** TLB flag bits (per linear page). */
 export const TLB_SR = 1, TLB_SW = 2, TLB_UR = 4, TLB_UW = 8, TLB_GLOBAL = 16, TLB_RAM_R = 32, TLB_RAM_W = 64, TLB_X = 128;
 
-const TLB_LIST_SIZE = 8192;
+const TLB_LIST_SIZE = 65536;
 const P = 1, RW = 2, US = 4, ACCESSED = 0x20, DIRTY = 0x40, PS = 0x80, G = 0x100;
 
 /** Dependencies of the memory layer. */
@@ -97,16 +97,20 @@ export class MemoryCore extends CpuState {
   flushTlb(keepGlobal: boolean): void {
     this.fetchPage = -1;
     if (this.tlbOverflow) {
-      if (keepGlobal && (this.cr4 & CR4_PGE)) {
-        const f = this.tlbFlags;
-        for (let i = 0; i < f.length; i++) if (f[i] !== 0 && !(f[i] & TLB_GLOBAL)) f[i] = 0;
-      } else {
-        this.tlbFlags.fill(0);
-      }
+      // The list lost track of some entries: scan the whole table once and rebuild it.
+      const f = this.tlbFlags;
       this.tlbCount = 0;
       this.tlbOverflow = false;
-      // Re-list surviving globals lazily: treat as overflow if any remain.
-      if (keepGlobal && (this.cr4 & CR4_PGE)) this.tlbOverflow = true;
+      if (keepGlobal && (this.cr4 & CR4_PGE)) {
+        for (let i = 0; i < f.length; i++) {
+          if (f[i] === 0) continue;
+          if (!(f[i] & TLB_GLOBAL)) { f[i] = 0; continue; }
+          if (this.tlbCount < TLB_LIST_SIZE) this.tlbList[this.tlbCount++] = i;
+          else this.tlbOverflow = true;
+        }
+      } else {
+        f.fill(0);
+      }
       return;
     }
     let kept = 0;
