@@ -612,3 +612,43 @@ describe('x87 exact 80-bit images', () => {
     expect(sw(s) & 0x4500).toBe(0);
   });
 });
+
+describe('x87 pointers and aliases', () => {
+  it('FIP/FOP/FDP follow the last non-control instruction', () => {
+    const { s, h } = setup();
+    h.instructionPointer = 0x4444;
+    fldd(s, h, 1); // DD 05
+    h.instructionPointer = 0x5555;
+    x87Execute(s, h, 0xd9, regOp(0xe1)); // FABS: FIP moves, FDP stays
+    expect([s.fip, s.fop, s.fdp]).toEqual([0x5555, 0x1e1, A]);
+    h.instructionPointer = 0x6666;
+    fldcw(s, h, 0x037f); // control: nothing moves
+    x87Execute(s, h, 0xdf, regOp(0xe0)); // FNSTSW AX
+    x87Execute(s, h, 0xdb, regOp(0xe2)); // FNCLEX
+    expect([s.fip, s.fop, s.fdp]).toEqual([0x5555, 0x1e1, A]);
+  });
+
+  it('unmasked stack overflow leaves TOP and the registers alone', () => {
+    const { s, h } = setup();
+    fldcw(s, h, 0x037e);
+    for (let i = 0; i < 8; i++) fldd(s, h, i);
+    fldd(s, h, 99);
+    expect((sw(s) >>> 11) & 7).toBe(0);
+    expect(sw(s) & 0x2c1).toBe(0x2c1); // C1, ES, SF, IE
+    expect(s.st[0]).toBe(7);
+  });
+
+  it('undocumented aliases: FSTP1 (D9 D8+i), FXCH4 (DD C8+i), FCOMP5 (DE D0+i) pops', () => {
+    const { s, h } = setup();
+    fldd(s, h, 1);
+    fldd(s, h, 2);
+    x87Execute(s, h, 0xdd, regOp(0xc9)); // FXCH4 ST1
+    expect(s.st[s.top]).toBe(1);
+    x87Execute(s, h, 0xde, regOp(0xd1)); // FCOMP5 ST1: 1 < 2, pop
+    expect(sw(s) & 0x4500).toBe(0x0100);
+    expect((sw(s) >>> 11) & 7).toBe(7);
+    fldd(s, h, 5);
+    x87Execute(s, h, 0xd9, regOp(0xd9)); // FSTP1 ST1
+    expect(fstpd(s, h)).toBe(5);
+  });
+});

@@ -1341,7 +1341,8 @@ function execReg(s: X87State, host: CoprocessorHostExt, opcode: number, reg: num
           compareReg(s, host, phys(s, 1), false, false, 2); // FCOMPP
           return;
         }
-        compareReg(s, host, pi, false, false, reg === 3 ? 1 : 0); // FCOM/FCOMP (+ DC/DE aliases)
+        // FCOM/FCOMP; aliases DC D0 (FCOM2), DC D8 (FCOMP3), DE D0 (FCOMP5, pops)
+        compareReg(s, host, pi, false, false, reg === 3 || opcode === 0xde ? 1 : 0);
         return;
       }
       const dst = opcode === 0xd8 ? p0 : pi;

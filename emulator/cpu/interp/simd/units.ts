@@ -3,6 +3,17 @@
  * (`InterpCpu.attachCoprocessor({ x87, x87Wait, simd, reset })`), and gives them one
  * versioned snapshot. Created once per CPU; nothing here allocates per instruction.
  *
+ * Wiring for the core:
+ * - D8-DF: decode ModRM (+SIB/disp), then `x87(opcode, op)`; 9B (WAIT/FWAIT): `x87Wait()`.
+ * - 0F xx: if `simd(xx, op)` returns false the opcode is not ours. 0F 77 (EMMS) has no
+ *   ModRM; imm8 operands are pulled with `host.fetchU8()` after ModRM/displacement.
+ * - the host must implement `CoprocessorHostExt` (../fpu/host-ext.ts): EFLAGS access,
+ *   effective operand size, CS/data selectors, and DS:[E]DI for MASKMOVQ/MASKMOVDQU.
+ * - CPUID.1:EDX bits that become valid: FPU(0), CMOV(15, with the core's CMOVcc; enables
+ *   FCMOVcc/FCOMI), CLFSH(19, EBX[15:8] = 8), MMX(23), FXSR(24), SSE(25), SSE2(26).
+ *   FXSAVE reports MXCSR_MASK = FFFFh (DAZ supported). Not SSE3 (FISTTP is implemented but
+ *   SSE3 is not complete).
+ *
  * Intel SDM Vol. 3A §9.1 (state after RESET/INIT: x87 as after FNINIT, MXCSR 1F80h, XMM 0).
  * Leaves out: nothing beyond what the two units leave out.
  */
