@@ -23,6 +23,9 @@ describe('pcRamLayout (QEMU pc_init1 split)', () => {
 describe('e820 maps', () => {
   it('gives firmware what QEMU puts in etc/e820', () => {
     expect(firmwareE820(pcRamLayout(512 * MiB))).toEqual([{ gpa: 0, lengthBytes: 512 * MiB, type: E820_RAM }]);
+    // qemu-system-x86_64 7.2 -m 6G with an AMD CPU model lists the HT hole first.
+    expect(firmwareE820(pcRamLayout(6 * GiB), { reserveAmdHtHole: true })[0]).toEqual(
+      { gpa: 0xfd00000000, lengthBytes: 0x300000000, type: E820_RESERVED });
     expect(firmwareE820(pcRamLayout(6 * GiB))).toEqual([
       { gpa: 0, lengthBytes: 3 * GiB, type: E820_RAM },
       { gpa: 4 * GiB, lengthBytes: 3 * GiB, type: E820_RAM },

@@ -64,9 +64,27 @@ export function pcRamLayout(ramBytes: number, opts: PcRamLayoutOptions = {}): Pc
   return { below4gBytes: ramBytes, above4gBytes: 0 };
 }
 
-/** The contents QEMU puts in fw_cfg "etc/e820": RAM from 0, and RAM from 4 GiB. */
-export function firmwareE820(layout: PcRamLayout): E820Entry[] {
-  const out: E820Entry[] = [{ gpa: 0, lengthBytes: layout.below4gBytes, type: E820_RAM }];
+/** Start and size of the AMD HyperTransport range QEMU >= 7.1 reserves for AMD CPUs. */
+export const AMD_HT_HOLE_GPA = 0xfd_0000_0000;
+export const AMD_HT_HOLE_BYTES = 0x3_0000_0000;
+
+/** Options of the firmware map. */
+export interface FirmwareE820Options {
+  /**
+   * Reserve 0xFD_0000_0000 + 12 GiB first, as QEMU 7.2 pc_memory_init does when the
+   * guest CPU vendor is AMD. Leave off for an Intel CPU model.
+   */
+  readonly reserveAmdHtHole?: boolean;
+}
+
+/**
+ * The contents QEMU puts in fw_cfg "etc/e820": RAM from 0, and RAM from 4 GiB
+ * (SeaBIOS adds the legacy holes itself, OVMF builds its own map from these).
+ */
+export function firmwareE820(layout: PcRamLayout, opts: FirmwareE820Options = {}): E820Entry[] {
+  const out: E820Entry[] = [];
+  if (opts.reserveAmdHtHole) out.push({ gpa: AMD_HT_HOLE_GPA, lengthBytes: AMD_HT_HOLE_BYTES, type: E820_RESERVED });
+  out.push({ gpa: 0, lengthBytes: layout.below4gBytes, type: E820_RAM });
   if (layout.above4gBytes > 0) out.push({ gpa: FOUR_GIB, lengthBytes: layout.above4gBytes, type: E820_RAM });
   return out;
 }

@@ -34,7 +34,7 @@ describe('fw_cfg items', () => {
     expect(Array.from(read(fw, FwCfgKey.UUID, 16))).toEqual(new Array(16).fill(0));
     // NUMA: node count 0 followed by maxCpus zero entries; reads past the end give 0.
     expect(Array.from(read(fw, FwCfgKey.NUMA, 8))).toEqual(new Array(8).fill(0));
-    expect(fw.fileNames()).toEqual(['etc/boot-cpus', 'etc/boot-fail-wait', 'etc/boot-menu-wait']);
+    expect(fw.fileNames()).toEqual(['etc/boot-fail-wait', 'etc/boot-menu-wait']);
     expect(Array.from(fw.file('etc/boot-fail-wait')!)).toEqual([0xff, 0xff, 0xff, 0xff]);
     expect(Array.from(fw.file('etc/boot-menu-wait')!)).toEqual([0xb8, 0x0b]);
     expect(() => addPcFwCfgItems(new FwCfg(), { ramSizeBytes: 1, cpus: 0 })).toThrow(RangeError);

@@ -16,7 +16,7 @@ import { FwCfgKey, type FwCfg } from './fw-cfg.js';
 export interface PcFwCfgInfo {
   /** Total guest RAM in bytes (FW_CFG_RAM_SIZE, 64-bit). */
   readonly ramSizeBytes: number;
-  /** CPUs present at boot (FW_CFG_NB_CPUS and "etc/boot-cpus"). */
+  /** CPUs present at boot (FW_CFG_NB_CPUS; SeaBIOS also reads CMOS 5Fh). */
   readonly cpus: number;
   /** Highest APIC id + 1 (FW_CFG_MAX_CPUS); defaults to `cpus`. */
   readonly maxCpus?: number;
@@ -81,6 +81,5 @@ export function addPcFwCfgItems(fw: FwCfg, info: PcFwCfgInfo): void {
   // NUMA: u64 node count (0), then one u64 node id per possible APIC id.
   fw.setBytes(FwCfgKey.NUMA, new Uint8Array(8 * (1 + maxCpus)));
   fw.addFile('etc/boot-fail-wait', encodeU32LE(info.bootFailWaitMs ?? -1));
-  fw.addFile('etc/boot-cpus', encodeU16LE(info.cpus));
   if (info.bootMenuWaitMs !== undefined) fw.addFile('etc/boot-menu-wait', encodeU16LE(info.bootMenuWaitMs));
 }

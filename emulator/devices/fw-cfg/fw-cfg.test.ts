@@ -107,9 +107,14 @@ describe('FwCfg port interface', () => {
 
   it('counts malformed port accesses', () => {
     const { pio, fw } = machine();
-    expect(pio.read(0x510, 1)).toBe(0xff);
+    // As QEMU: a byte read at either port reads data, a word read is invalid.
+    pio.write(0x510, 2, FwCfgKey.SIGNATURE);
+    expect(pio.read(0x510, 1)).toBe(0x51);
+    expect(pio.read(0x510, 2)).toBe(0);
     pio.write(0x510, 1, 0);
-    expect(fw.guestErrors).toBe(2);
+    expect(fw.guestErrors).toBe(1);
+    pio.write(0x511, 1, 0x02); // a byte write at the selector is a (dropped) data write
+    expect(pio.read(0x511, 1)).toBe(0x45);
   });
 });
 

@@ -13,7 +13,8 @@
  * ERROR), the signature (key 0000h, "QEMU"), the feature bitmap (0001h: traditional +
  * DMA) and the file directory (0019h: BE32 count, then 64-byte entries BE32 size,
  * BE16 select, reserved, name[56]) sorted by name with selectors 0020h + position, as
- * QEMU assigns them. The port access widths follow QEMU's fw_cfg_comb_valid.
+ * QEMU assigns them. The port access widths follow QEMU's fw_cfg_comb_valid; the
+ * encodings were checked against qemu-system-x86_64 7.2 (-machine pc) register dumps.
  *
  * Items are host configuration, set up before the guest starts; snapshots save only
  * the guest-visible cursor and the contents of writable files. Left out: the MMIO
@@ -247,16 +248,17 @@ export class FwCfg implements Device {
     this.offset = 0;
   }
 
+  // QEMU's fw_cfg_comb_valid: any byte access (at either port) is a data access, a
+  // word write is a selector write, a word read is invalid (QEMU 7.2 returns 0).
   private readIo(offset: number, size: AccessSize): number {
-    // QEMU accepts a byte read of the data register and a word access at the selector.
-    if ((offset === 1 && size === 1) || (offset === 0 && size === 2)) return this.readDataByte();
+    if (size === 1) return this.readDataByte();
     this.misuse(`read of ${size} bytes at +${offset}`);
-    return size === 2 ? 0xffff : 0xff;
+    return 0;
   }
 
   private writeIo(offset: number, size: AccessSize, value: number): void {
-    if (offset === 0 && size === 2) { this.select(value & 0xffff); return; }
-    if (offset === 1 && size === 1) return; // data writes ignored since QEMU 2.4
+    if (size === 2) { this.select(value & 0xffff); return; }
+    if (size === 1) return; // data writes ignored since QEMU 2.4
     this.misuse(`write of ${size} bytes at +${offset}`);
   }
 

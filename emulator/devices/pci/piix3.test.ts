@@ -20,7 +20,7 @@ describe('Piix3', () => {
     const { p } = make();
     expect(p.configRead(0, 4)).toBe(0x70008086);
     expect(p.configRead(0x08, 4) >>> 8).toBe(0x060100);
-    expect(p.configRead(0x04, 4)).toBe(0x02000007);
+    expect(p.configRead(0x04, 4)).toBe(0x02000000);
     expect(p.configRead(0x60, 4)).toBe(0x80808080);
     expect(p.configRead(0x4c, 1)).toBe(0x4d);
   });

@@ -78,8 +78,8 @@ export class Piix3 extends PciFunction {
       read: () => this.rcr,
       write: (v) => this.writeRcr(v),
     };
-    // Power-on values as in QEMU's piix3_reset.
-    this.setDefault(0x04, 2, 0x0007);
+    // Power-on values as QEMU 7.2 presents them after reset (piix3_reset, then the
+    // generic PCI reset clears the writable Command bits, so Command reads 0).
     this.setDefault(0x06, 2, 0x0200);
     this.setDefault(0x4c, 1, 0x4d);
     this.setDefault(0x4e, 1, 0x03);

@@ -93,6 +93,11 @@ export interface Piix4PmOptions {
   readonly s4Value?: number;
   /** SMBus I/O base preset at power-on (QEMU pc: 0xb100). */
   readonly smbusBase?: number;
+  /**
+   * Legacy ports present on the ISA bus, reported in DEVRESD (5Fh) and DEVRESB (67h)
+   * as QEMU's piix4_pm_machine_ready does. Default: COM1 only.
+   */
+  readonly isaPorts?: { readonly com1?: boolean; readonly com2?: boolean; readonly lpt?: boolean };
   readonly log?: GuestLog;
 }
 
@@ -149,10 +154,11 @@ export class Piix4Pm extends PciFunction {
     this.setDefault(PIIX4_SMBBA, 4, ((smb & 0xfff0) | 1) >>> 0);
     this.setMasks(PIIX4_SMBBA, 4, 0x0000fff0);
     this.setDefault(PIIX4_SMBHSTCFG, 1, 0x09);
-    // DEVRESD/DEVRESA..: QEMU's machine-ready values (COM1 present, no LPT).
-    this.setDefault(0x5f, 1, 0x10);
+    // Device resource registers with QEMU's machine-ready values.
+    const ports = opts.isaPorts ?? { com1: true };
+    this.setDefault(0x5f, 1, 0x10 | (ports.lpt ? 0x80 : 0));
     this.setDefault(0x63, 1, 0x60);
-    this.setDefault(0x67, 1, 0x08);
+    this.setDefault(0x67, 1, (ports.com1 ? 0x08 : 0) | (ports.com2 ? 0x90 : 0));
 
     this.overflowTick = this.nextOverflow(this.nowTicks());
     this.pmIo = {
