@@ -144,3 +144,28 @@ describe('pc board keyboard controller', () => {
     expect(inb(board, 0x60)).toBe(0x1e);
   });
 });
+
+describe('pc board platform devices', () => {
+  it('hands ACPI tables to the firmware through fw_cfg and maps the IOAPIC and HPET', () => {
+    const { board } = makeBoard();
+    expect(board.fwCfg.fileNames()).toEqual(expect.arrayContaining(['etc/acpi/tables', 'etc/acpi/rsdp', 'etc/table-loader']));
+    // IOAPIC version register through IOREGSEL/IOWIN.
+    board.vmOps.mmioWrite(0xfec00000, 4, 0x01);
+    expect(board.vmOps.mmioRead(0xfec00010, 4) & 0xff).toBe(0x20);
+    // HPET capabilities: vendor 0x8086 in the top half.
+    expect(board.vmOps.mmioRead(0xfed00000, 4) >>> 16).toBe(0x8086);
+  });
+
+  it('mutes the PIT on IRQ0 while the HPET is in legacy replacement mode', () => {
+    const { board, clock } = makeBoard();
+    outb(board, 0x20, 0x11); outb(board, 0x21, 0x08); outb(board, 0x21, 0x04); outb(board, 0x21, 0x01);
+    outb(board, 0x21, 0xfe);
+    board.vmOps.mmioWrite(0xfed00010, 4, 0x3); // ENABLE_CNF | LEG_RT_CNF
+    outb(board, 0x43, 0x34); outb(board, 0x40, 0x00); outb(board, 0x40, 0x10);
+    clock.step(5_000_000);
+    expect(board.pic.hasInterrupt()).toBe(false); // the PIT's ticks do not reach IRQ0
+    board.vmOps.mmioWrite(0xfed00010, 4, 0x1); // legacy route off: the PIT owns IRQ0 again
+    clock.step(5_000_000);
+    expect(board.pic.hasInterrupt()).toBe(true);
+  });
+});

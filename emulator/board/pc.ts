@@ -14,11 +14,15 @@
  *                  POST 0x80, port 0x92, APM 0xB2, COM1 0x3F8, VGA 0x3B0-0x3DF,
  *                  DISPI 0x1CE, fw_cfg 0x510/0x514, PCI 0xCF8/0xCF9/0xCFC, debugcon 0xE9
  *                  and 0x402, isa-debug-exit 0xF4, PM block where the guest maps it
- *   IRQs           PIT 0, keyboard 1, COM1 4, RTC 8, SCI 9, mouse 12, PCI INTx via PIRQA-D
+ *   Platform       IOAPIC 0xFEC00000 (ISA IRQ n -> pin n, IRQ0 -> pin 2), HPET 0xFED00000,
+ *                  ACPI tables through fw_cfg's table loader (PM block at 0xB000 where SeaBIOS
+ *                  puts it, GPE0 0xAFE0)
+ *   IRQs           PIT 0, keyboard 1, COM1 4, RTC 8, SCI 9, mouse 12, PCI INTx via PIRQA-D;
+ *                  with the HPET in legacy replacement mode it drives IRQ0/IRQ8 instead
  *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
  *
- * Leaves out for now: IDE (01.1), IOAPIC/LAPIC/HPET (added with the platform work), RAM
- * above 4 GiB, SMM.
+ * Leaves out for now: IDE (01.1), the local APIC (IOAPIC deliveries have no target yet, so
+ * CPUID reports no APIC and guests use the PIC), RAM above 4 GiB, SMM.
  */
 import type { Device, IoHandler, IrqLine } from '../devices/device.js';
 import { irqLine } from '../devices/device.js';
@@ -54,6 +58,9 @@ import { I8042 } from '../devices/i8042/i8042.js';
 import { VgaRenderer } from '../display/vga-renderer.js';
 import { screenText } from '../display/text-screen.js';
 import { encodePng } from '../display/png.js';
+import { Ioapic } from '../devices/ioapic/ioapic.js';
+import { Hpet } from '../devices/hpet/hpet.js';
+import { buildAcpiFwCfgFiles, resolveAcpiConfig } from '../firmware/acpi/index.js';
 
 /** What the board needs from its machine. */
 export interface PcBoardOptions {
@@ -90,6 +97,10 @@ export interface PcBoardOptions {
 /** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
 const ISA_BIOS_BYTES = 128 * 1024;
 const FOUR_GIB = 0x1_0000_0000;
+/** Where SeaBIOS maps the PIIX4 PM block (its PORT_ACPI_PM_BASE); the FADT must agree. */
+const PM_BASE = 0xb000;
+/** QEMU's PIIX4 GPE0 block. */
+const GPE0_BASE = 0xafe0;
 
 /** The assembled board: memory, buses and devices of one machine. */
 export class PcBoard {
@@ -114,6 +125,12 @@ export class PcBoard {
   readonly rtc: Mc146818;
   readonly com1: Uart16550;
   readonly kbc: I8042;
+  readonly ioapic: Ioapic;
+  readonly hpet: Hpet;
+  /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
+  private hpetLegacy = false;
+  private pitLevel = false;
+  private rtcLevel = false;
   private readonly renderer: VgaRenderer;
   private readonly cmosBytes: Array<{ index: number; value: number }>;
   /** Every device, in reset order. */
@@ -158,6 +175,14 @@ export class PcBoard {
     });
 
     // ----- interrupt controllers -----
+    const acpi = resolveAcpiConfig({ cpus: 1, hpet: true, pmBase: PM_BASE });
+    this.ioapic = new Ioapic({
+      initialId: acpi.ioapicId,
+      // No local APIC yet: nothing can accept the message (CPUID says so, and guests use the PIC).
+      deliver: (msg) => opts.log?.(`ioapic: message for vector ${msg.vector} dropped: no local APIC`),
+      log: opts.log,
+    });
+    as.root.addSubregion(as.mmio('ioapic', 0x1000, this.ioapic.mmio), 0xfec00000);
     this.pic = new I8259({ onIntr: opts.onIntr, log: opts.log });
     this.register(0x20, 2, 'i8259-master', this.pic.masterIo);
     this.register(0xa0, 2, 'i8259-slave', this.pic.slaveIo);
@@ -165,14 +190,28 @@ export class PcBoard {
     this.devices.push(this.pic);
 
     // ----- timers -----
-    this.pit = new I8254({ irq: this.isaIrq(0), clock, scheduler: clock });
+    this.pit = new I8254({ irq: irqLine((level) => { this.pitLevel = level; if (!this.hpetLegacy) this.setIsaIrq(0, level); }), clock, scheduler: clock });
     this.register(0x40, 4, 'i8254', this.pit.io);
     this.port61 = new Port61({ pit: this.pit, clock });
     this.register(0x61, 1, 'port61', this.port61.io);
     this.devices.push(this.pit, this.port61);
+    this.hpet = new Hpet({
+      clock, scheduler: clock,
+      legacyIrq0: irqLine((level) => { if (this.hpetLegacy) this.setIsaIrq(0, level); }),
+      legacyIrq8: irqLine((level) => { if (this.hpetLegacy) this.setIsaIrq(8, level); }),
+      ioapicPin: (pin) => irqLine((level) => this.ioapic.setIrq(pin, level)),
+      onLegacyRouteChange: (enabled) => {
+        this.hpetLegacy = enabled;
+        this.setIsaIrq(0, enabled ? false : this.pitLevel);
+        this.setIsaIrq(8, enabled ? false : this.rtcLevel);
+      },
+      log: opts.log,
+    });
+    as.root.addSubregion(as.mmio('hpet', 0x400, this.hpet.mmio), 0xfed00000);
+    this.devices.push(this.ioapic, this.hpet);
 
     // ----- RTC / CMOS -----
-    this.rtc = new Mc146818({ irq: this.isaIrq(8), clock, scheduler: clock, startTimeMs: opts.rtcStart.getTime(), log: opts.log });
+    this.rtc = new Mc146818({ irq: irqLine((level) => { this.rtcLevel = level; if (!this.hpetLegacy) this.setIsaIrq(8, level); }), clock, scheduler: clock, startTimeMs: opts.rtcStart.getTime(), log: opts.log });
     this.register(0x70, 2, 'mc146818', this.rtc.io);
     this.cmosBytes = cmosMemoryBytes(layout, 1);
     this.devices.push(this.rtc);
@@ -231,6 +270,7 @@ export class PcBoard {
       onPowerOff: opts.onPowerOff,
       log: opts.log,
     });
+    this.register(GPE0_BASE, 4, 'piix4-gpe0', this.pm.gpe0);
     this.pciHost = new PciHost(this.pciBus, { resetControl: this.piix3.resetControl, log: opts.log });
     // CONFIG_ADDRESS is a dword port; the PciHost hands byte accesses at 0xCF9 to the PIIX3 RCR.
     this.register(0xcf8, 4, 'pci-config-address', this.pciHost.addressPort);
@@ -269,6 +309,7 @@ export class PcBoard {
     this.register(0x510, 2, 'fw-cfg', this.fwCfg.ioPort);
     this.register(0x514, 8, 'fw-cfg-dma', this.fwCfg.dmaPort);
     this.setupFwCfg(layout.below4gBytes);
+    for (const f of buildAcpiFwCfgFiles({ cpus: 1, hpet: true, pmBase: PM_BASE }).files) this.fwCfg.addFile(f.name, f.bytes);
     this.devices.push(this.fwCfg);
 
     const pio = this.pio;
@@ -290,6 +331,9 @@ export class PcBoard {
   reset(): void {
     for (const d of this.devices) d.reset('hard');
     this.isaLevels.fill(0);
+    this.hpetLegacy = false;
+    this.pitLevel = false;
+    this.rtcLevel = false;
     // CMOS is battery-backed: (re)state what the firmware reads from it.
     for (const b of this.cmosBytes) this.rtc.setByte(b.index, b.value);
     setBootOrder(this.rtc, ['cdrom', 'disk']);
@@ -307,9 +351,11 @@ export class PcBoard {
     return encodePng(r.pixels, r.width, r.height);
   }
 
+  /** ISA IRQ n reaches the PIC and the IOAPIC (pin n, except IRQ0 -> pin 2: the MADT override). */
   private setIsaIrq(n: number, level: boolean): void {
     this.isaLevels[n] = level ? 1 : 0;
     this.pic.setIrq(n, level);
+    this.ioapic.setIrq(n === 0 ? 2 : n, level);
   }
 
   private register(base: number, length: number, name: string, handler: IoHandler): void {
