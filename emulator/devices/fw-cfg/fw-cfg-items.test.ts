@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FwCfg, FwCfgKey } from './fw-cfg.js';
-import { addPcFwCfgItems, encodeBootOrder, encodeU16LE, encodeU32LE } from './fw-cfg-items.js';
+import { addPcFwCfgItems, encodeBootOrder, encodeSystemStates, encodeU16LE, encodeU32LE } from './fw-cfg-items.js';
 
 /** Reads an item through the port interface. */
 function read(fw: FwCfg, key: number, n: number): Uint8Array {
@@ -14,6 +14,12 @@ describe('fw_cfg items', () => {
     expect(new TextDecoder().decode(b)).toBe('/pci@i0cf8/ide@1,1/drive@0/disk@0\n/pci@i0cf8/ide@1,1/drive@1/disk@0\0');
     expect(encodeBootOrder([]).length).toBe(0);
     expect(() => encodeBootOrder(['bad path'])).toThrow(RangeError);
+  });
+
+  it('encodes etc/system-states as QEMU 7.2 does', () => {
+    expect(Array.from(encodeSystemStates({ s3: true, s4: true }))).toEqual([0x80, 0x00, 0x00, 0x81, 0x82, 0x80]);
+    expect(Array.from(encodeSystemStates({ s3: false, s4: false }))).toEqual([0x80, 0, 0, 0, 0, 0x80]);
+    expect(() => encodeSystemStates({ s3: false, s4: true, s4Value: 9 })).toThrow(RangeError);
   });
 
   it('encodes little-endian integers', () => {
@@ -34,7 +40,8 @@ describe('fw_cfg items', () => {
     expect(Array.from(read(fw, FwCfgKey.UUID, 16))).toEqual(new Array(16).fill(0));
     // NUMA: node count 0 followed by maxCpus zero entries; reads past the end give 0.
     expect(Array.from(read(fw, FwCfgKey.NUMA, 8))).toEqual(new Array(8).fill(0));
-    expect(fw.fileNames()).toEqual(['etc/boot-fail-wait', 'etc/boot-menu-wait']);
+    expect(fw.fileNames()).toEqual(['etc/boot-fail-wait', 'etc/boot-menu-wait', 'etc/system-states']);
+    expect(Array.from(fw.file('etc/system-states')!)).toEqual([0x80, 0, 0, 0, 0x82, 0x80]);
     expect(Array.from(fw.file('etc/boot-fail-wait')!)).toEqual([0xff, 0xff, 0xff, 0xff]);
     expect(Array.from(fw.file('etc/boot-menu-wait')!)).toEqual([0xb8, 0x0b]);
     expect(() => addPcFwCfgItems(new FwCfg(), { ramSizeBytes: 1, cpus: 0 })).toThrow(RangeError);

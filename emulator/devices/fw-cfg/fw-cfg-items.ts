@@ -4,7 +4,9 @@
  *
  * Follows QEMU hw/nvram/fw_cfg.c (fw_cfg_common_realize: UUID, NOGRAPHIC, BOOT_MENU;
  * fw_cfg_reboot: "etc/boot-fail-wait"; fw_cfg_bootsplash: "etc/boot-menu-wait";
- * get_boot_devices_list: the "bootorder" format) and hw/i386/fw_cfg.c
+ * get_boot_devices_list: the "bootorder" format), hw/acpi/core.c acpi_pm1_cnt_init
+ * ("etc/system-states", which OVMF reads to decide whether S3 is supported) and
+ * hw/i386/fw_cfg.c
  * (fw_cfg_arch_create: NB_CPUS, MAX_CPUS, RAM_SIZE, IRQ0_OVERRIDE, the reservation-only
  * legacy E820_TABLE and the NUMA array), which SeaBIOS src/fw/paravirt.c reads.
  * Left out: ACPI tables and SMBIOS (their builders own those files), HPET, kernel
@@ -30,6 +32,26 @@ export interface PcFwCfgInfo {
   readonly bootMenuWaitMs?: number;
   /** Retry delay in ms after no bootable device; -1 = never (QEMU default). */
   readonly bootFailWaitMs?: number;
+  /** Sleep states advertised in "etc/system-states"; default S3 off, S4 on (value 2). */
+  readonly sleepStates?: SleepStates;
+}
+
+/** Which sleep states the platform supports and their SLP_TYP values. */
+export interface SleepStates {
+  readonly s3: boolean;
+  readonly s4: boolean;
+  /** SLP_TYP of S4 (PIIX4 PM s4Value, QEMU default 2). */
+  readonly s4Value?: number;
+}
+
+/**
+ * "etc/system-states": 6 bytes, one per S-state; bit 7 = supported, bits 2:0 = SLP_TYP
+ * (QEMU: S0 80h, S3 81h, S4 80h|s4_val, S5 80h). QEMU 7.2 default: 80 00 00 81 82 80.
+ */
+export function encodeSystemStates(states: SleepStates): Uint8Array {
+  const s4Value = states.s4Value ?? 2;
+  if (!Number.isInteger(s4Value) || s4Value < 0 || s4Value > 7) throw new RangeError(`system-states: S4 value ${s4Value} not in 0..7`);
+  return Uint8Array.from([0x80, 0, 0, states.s3 ? 0x81 : 0, states.s4 ? 0x80 | s4Value : 0, 0x80]);
 }
 
 /** Little-endian 16-bit value as bytes. */
@@ -81,5 +103,6 @@ export function addPcFwCfgItems(fw: FwCfg, info: PcFwCfgInfo): void {
   // NUMA: u64 node count (0), then one u64 node id per possible APIC id.
   fw.setBytes(FwCfgKey.NUMA, new Uint8Array(8 * (1 + maxCpus)));
   fw.addFile('etc/boot-fail-wait', encodeU32LE(info.bootFailWaitMs ?? -1));
+  fw.addFile('etc/system-states', encodeSystemStates(info.sleepStates ?? { s3: false, s4: true }));
   if (info.bootMenuWaitMs !== undefined) fw.addFile('etc/boot-menu-wait', encodeU16LE(info.bootMenuWaitMs));
 }
