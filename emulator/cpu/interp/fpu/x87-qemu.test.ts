@@ -115,6 +115,19 @@ function build(): DiffProgram {
       `fnstsw [${p.out(`m80 -> m64 ${i} sw`, 2, SW_FLAGS)}]`,
       `fstp tword [${p.out(`m80 round trip ${se.toString(16)}`, 10)}]`);
   }
+  for (let i = 0; i < 32; i++) {
+    // values with bits below binary64's precision: FST m32 / FIST under each RC see them
+    const rc = i % 4;
+    const e = 0x3fff + (i < 16 ? Math.floor(R() * 40) : Math.floor(R() * 4));
+    const hi = ((randU32() & ~0xff) | 0x80000000 | (i % 3 === 0 ? 0x80 : 0)) >>> 0;
+    const lo = i % 2 ? 1 : 0x80000000 | (randU32() & 0xff);
+    const img = p.dwords([lo, hi, (R() < 0.5 ? 0x8000 : 0) | e], 16);
+    begin(rc);
+    p.asm(`fld tword [${img}]`, `fst dword [${p.out(`m80->m32 ${e.toString(16)}:${hi.toString(16)}${lo.toString(16)} rc${rc}`, 4)}]`,
+      `fist dword [${p.out(`m80->fist32 ${e.toString(16)}:${hi.toString(16)}${lo.toString(16)} rc${rc}`, 4)}]`,
+      `fistp qword [${p.out(`m80->fist64 ${e.toString(16)}:${hi.toString(16)}${lo.toString(16)} rc${rc}`, 8)}]`,
+      `fnstsw [${p.out(`m80 conv ${i} sw`, 2, SW_FLAGS)}]`);
+  }
   for (let i = 0; i < 12; i++) {
     const hi = (randU32() | 0x80000000) >>> 0;
     const lo = randU32();

@@ -652,3 +652,41 @@ describe('x87 pointers and aliases', () => {
     expect(fstpd(s, h)).toBe(5);
   });
 });
+
+describe('x87 conversions from exact 80-bit images', () => {
+  it('FIST and FST m32 use the bits binary64 cannot hold', () => {
+    const { s, h } = setup();
+    const fist = (hex: string, rc: number): number => {
+      fldcw(s, h, 0x037f | (rc << 10));
+      setM80(h, A, hex);
+      x87Execute(s, h, 0xdb, memOp(5, A));
+      x87Execute(s, h, 0xdb, memOp(3, B));
+      return h.u32(B) | 0;
+    };
+    // 5 + 2^-60
+    expect([0, 1, 2, 3].map((rc) => fist('4001a000000000000001', rc))).toEqual([5, 5, 6, 5]);
+    // -(5 + 2^-60)
+    expect([0, 1, 2, 3].map((rc) => fist('c001a000000000000001', rc))).toEqual([-5, -6, -5, -5]);
+    // 2.5 + 2^-62 (a tie in binary64) rounds to 3
+    expect(fist('4000a000000000000001', 0)).toBe(3);
+    fldcw(s, h, 0x037f);
+    x87Execute(s, h, 0xdb, regOp(0xe2));
+    setM80(h, A, '3fff8000008000000001'); // 1 + 2^-24 + 2^-63: just above the f32 tie -> rounds up
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(0x3f800001);
+    setM80(h, A, 'bfff80000080000000ff'); // -(1 + 2^-24 + tiny): away from zero too
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(0xbf800001);
+    setM80(h, A, '3fff8000007fffffffff'); // just below the tie -> rounds down
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(0x3f800000);
+    setM80(h, A, '7ffe8000000000000000'); // 2^16384: beyond binary64, overflows m32 too
+    x87Execute(s, h, 0xdb, memOp(5, A));
+    x87Execute(s, h, 0xd9, memOp(3, B));
+    expect(h.u32(B)).toBe(0x7f800000);
+    expect(sw(s) & 0x28).toBe(0x28);
+  });
+});

@@ -21,7 +21,7 @@ import {
   EFLAGS_ZF, VEC_MF, VEC_NM, type CoprocessorHostExt,
 } from './host-ext.js';
 import {
-  directedRound, divResidual, f32FromBits, f64FromBits, MIN_NORMAL_F32, overflowResult, productError,
+  directedRound, divResidual, f32FromBits, f64FromBits, MIN_NORMAL_F32, nextDown32, nextUp32, overflowResult, productError,
   RC_CHOP, RC_DOWN, RC_NEAREST, RC_UP, roundToInt, sqrtResidual, sumError, f64ToF80,
 } from './fp-math.js';
 import {
@@ -434,16 +434,26 @@ function storeF32(s: X87State, host: CoprocessorHostExt, p: number, addr: number
   } else {
     const rc = (s.cw >>> 10) & 3;
     let f = Math.fround(x);
-    if (!Number.isFinite(f) && Number.isFinite(x)) {
+    // residual of f against the exact register value (binary64 x, or the 80-bit image)
+    const hidden = rawResidual(s, p);
+    if (hidden !== 0 && f !== x && Number.isFinite(f)) {
+      // x may sit exactly on a binary32 tie that the hidden bits resolve (double rounding)
+      const other = x > f ? nextUp32(s.scratch, f) : nextDown32(s.scratch, f);
+      if (other - x === x - f && hidden > 0 === x > f) f = other;
+    }
+    const rr = f !== x ? x - f : hidden;
+    const finiteSrc = Number.isFinite(x) || (s.raw[p] === 1 && (s.rawSe[p]! & 0x7fff) !== 0x7fff);
+    if (!Number.isFinite(f) && finiteSrc) {
       if (raise(s, host, SW_OE | SW_PE)) return false;
       f = overflowResult(x < 0, rc, true);
       s.sw |= SW_C1;
-    } else if (f !== x) {
+    } else if (rr !== 0) {
       const tiny = Math.abs(x) < MIN_NORMAL_F32;
       if (tiny && raise(s, host, SW_UE | SW_PE)) return false;
-      f = directedRound(s.scratch, f, x - f, rc, true);
+      const base = f;
+      f = directedRound(s.scratch, f, rr, rc, true);
       raise(s, host, SW_PE);
-      s.sw = Math.abs(f) > Math.abs(x) ? s.sw | SW_C1 : s.sw & ~SW_C1;
+      s.sw = (f !== base ? Math.abs(f) > Math.abs(base) : rr * base < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
     }
     s.scratch.f32[0] = f;
     bits = s.scratch.u32[0]!;
@@ -536,10 +546,21 @@ function toInt(s: X87State, host: CoprocessorHostExt, p: number, bits: number, r
     if (inexact) raise(s, host, SW_PE);
     return true;
   }
-  const r = roundToInt(x, rc);
+  let r = roundToInt(x, rc);
+  // an 80-bit image finer than binary64 can move the result across an integer or a tie
+  const rr = rawResidual(s, p);
+  if (rr !== 0) {
+    if (r === x) {
+      if (rc === RC_UP && rr > 0) r += 1;
+      else if (rc === RC_DOWN && rr < 0) r -= 1;
+      else if (rc === RC_CHOP && (x > 0 ? rr < 0 : rr > 0)) r += x > 0 ? -1 : 1;
+    } else if (rc === RC_NEAREST && Math.abs(x - Math.trunc(x)) === 0.5) {
+      r = rr > 0 ? Math.ceil(x) : Math.floor(x);
+    }
+  }
   const lim = bits === 16 ? 32768 : bits === 32 ? 2147483648 : TWO63;
   if (!(r >= -lim && r < lim)) return false;
-  if (r !== x) raise(s, host, SW_PE);
+  if (r !== x || rr !== 0) raise(s, host, SW_PE);
   if (bits === 64) {
     const h = Math.floor(r / TWO32);
     out[0] = (r - h * TWO32) >>> 0;
