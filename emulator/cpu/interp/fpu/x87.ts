@@ -5,15 +5,22 @@
  * §8.5-8.7, environment/state layouts Figures 8-9 to 8-12) and Vol. 2 instruction pages;
  * opcode map Vol. 2 Appendix A.5 (Tables A-7 to A-22).
  *
- * Deliberate simplifications (see also x87-state.ts):
- * - Arithmetic runs in binary64. Precision control 24-bit rounds results with Math.fround;
- *   53- and 64-bit both give binary64. Rounding control is honoured for arithmetic (via exact
- *   residuals), FRNDINT, FIST*, FST and constants.
- * - Underflow (UE) is reported only when storing to m32/m64; denormal-operand (DE) only on
- *   FLD m32/m64. Unmasked OE/UE write the unscaled result (no 2^±24576 bias).
- * - Transcendentals use the JS Math library (binary64 accuracy, no extended range reduction).
- * - FIP/FDP hold linear addresses (equal to offsets in flat segments).
- * - FBSTP/FBLD, FPREM quotient bits beyond 2^53 use BigInt/binary64 (rare instructions).
+ * Internal precision (a deliberate simplification, see also x87-state.ts): arithmetic runs in
+ * IEEE binary64. Registers keep their exact 80-bit image while a value is only moved (FLD/FST
+ * m80, FILD/FISTP m64, FBLD, FXCH, FLD ST(i), FCHS/FABS, FSAVE/FRSTOR, MMX), and compares and
+ * conversions to m32/m64/integers round from that exact image. Precision control 24 bits rounds
+ * results with Math.fround; 53 and 64 bits both give binary64. Rounding control is honoured for
+ * arithmetic (exact residuals from TwoSum / Dekker products), FSQRT, FRNDINT, FIST*, FST and the
+ * constants; PE and C1 (round-up) are reported.
+ *
+ * Leaves out / approximates:
+ * - extended exponent range in arithmetic (a result beyond binary64 overflows to infinity or
+ *   underflows); UE is reported only on stores to m32/m64, DE only on FLD m32/m64;
+ * - unmasked OE/UE store the unscaled result (no 2^±24576 bias);
+ * - transcendental functions use the JS Math library (binary64 accuracy, no 66-bit pi
+ *   reduction), so they can differ from hardware in the last bits;
+ * - FIP/FDP hold linear addresses (equal to the offsets in flat segments);
+ * - FBLD/FBSTP and FPREM quotients beyond 2^53 use BigInt (rare instructions, allocate).
  */
 import type { ModRmOperand } from '../coprocessor.js';
 import {
