@@ -15,8 +15,8 @@
  *                  DISPI 0x1CE, fw_cfg 0x510/0x514, PCI 0xCF8/0xCF9/0xCFC, debugcon 0xE9
  *                  and 0x402, isa-debug-exit 0xF4, PM block where the guest maps it
  *   Platform       IOAPIC 0xFEC00000 (ISA IRQ n -> pin n, IRQ0 -> pin 2), HPET 0xFED00000,
- *                  ACPI tables through fw_cfg's table loader (PM block at 0xB000 where SeaBIOS
- *                  puts it, GPE0 0xAFE0)
+ *                  ACPI tables through fw_cfg's table loader (PM block at 0x600, where SeaBIOS
+ *                  puts it when the table loader exists; GPE0 0xAFE0)
  *   IRQs           PIT 0, keyboard 1, COM1 4, RTC 8, SCI 9, mouse 12, PCI INTx via PIRQA-D;
  *                  with the HPET in legacy replacement mode it drives IRQ0/IRQ8 instead
  *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
@@ -97,8 +97,11 @@ export interface PcBoardOptions {
 /** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
 const ISA_BIOS_BYTES = 128 * 1024;
 const FOUR_GIB = 0x1_0000_0000;
-/** Where SeaBIOS maps the PIIX4 PM block (its PORT_ACPI_PM_BASE); the FADT must agree. */
-const PM_BASE = 0xb000;
+/**
+ * Where SeaBIOS maps the PIIX4 PM block when the machine provides ACPI tables through
+ * `etc/table-loader` ("Moving pm_base to 0x600"; 0xB000 otherwise). The FADT must agree.
+ */
+const PM_BASE = 0x600;
 /** QEMU's PIIX4 GPE0 block. */
 const GPE0_BASE = 0xafe0;
 

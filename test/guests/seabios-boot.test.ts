@@ -43,3 +43,17 @@ describe.skipIf(skip !== '')(`vireo run with SeaBIOS${skip ? ` (skipped: ${skip}
     expect(run.stderr).toMatch(/\/nonexistent\/bios\.bin/);
   }, 60_000);
 });
+
+describe.skipIf(skip !== '')(`SeaBIOS sees Vireo's ACPI tables${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('loads them through the table loader and programs the PM block where the FADT says', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vireo-acpi-'));
+    const log = path.join(dir, 'debugcon.txt');
+    const run = await runVireo(['run', '--timeout', '60', '--debugcon', `file:${log}`, '--exit-on', 'No bootable device'], { timeoutMs: 90_000 });
+    expect(run.status).toBe(0);
+    const debug = readFileSync(log, 'latin1');
+    expect(debug).toMatch(/Moving pm_base to 0x600/);
+    expect(debug).toMatch(/Using pmtimer, ioport 0x608/);
+    expect(debug).toMatch(/table\(50434146\)=0x[0-9a-f]+ \(via rsdt\)/); // FACP found through our RSDT
+    expect(debug).toMatch(/ACPI: parse DSDT at/);
+  }, 120_000);
+});
