@@ -57,8 +57,8 @@ export function assembleBlock(asm: string): Uint8Array {
   return new Uint8Array(readFileSync(nasm(`bits 32\n${asm}\n`, 'block')));
 }
 
-/** Builds the BIOS, runs it on QEMU (cached) and returns the OUT_BASE bytes it dumped. */
-export function runOnQemu(asm: string, data: Uint8Array, outLen: number, cpu = 'max'): Uint8Array {
+/** Builds the 256 KiB test BIOS around `asm` (cached) and returns its path. */
+export function buildBios(asm: string, data: Uint8Array, outLen: number): string {
   // A 256 KiB image: the 32-bit test code sits at the start (reached only through flat
   // protected mode), the 16-bit stub and the GDT in the last 64 KiB (also visible at F000:0).
   const size = 0x40000;
@@ -140,7 +140,19 @@ gdt_desc:
   jmp 0xf000:start16 - ${last64}
   times ${size} - ($ - $$) db 0
 `;
-  const bios = nasm(src, `bios-${cpu}`);
+  return nasm(src, 'bios');
+}
+
+/** Parses the hex dump the test BIOS writes to debugcon. */
+export function parseDump(hex: string, outLen: number): Uint8Array {
+  const bytes = new Uint8Array(outLen);
+  for (let i = 0; i < outLen; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
+
+/** Builds the BIOS, runs it on QEMU (cached) and returns the OUT_BASE bytes it dumped. */
+export function runOnQemu(asm: string, data: Uint8Array, outLen: number, cpu = 'max'): Uint8Array {
+  const bios = buildBios(asm, data, outLen);
   const txt = bios.replace(/\.bin$/, `.${cpu}.out`);
   if (!existsSync(txt)) {
     const tmp = txt + '.tmp';
@@ -151,10 +163,7 @@ gdt_desc:
     if (out.length !== outLen * 2) throw new Error(`QEMU produced ${out.length / 2} of ${outLen} bytes`);
     writeFileSync(txt, out);
   }
-  const hex = readFileSync(txt, 'latin1');
-  const bytes = new Uint8Array(outLen);
-  for (let i = 0; i < outLen; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  return bytes;
+  return parseDump(readFileSync(txt, 'latin1'), outLen);
 }
 
 /** SIMD opcodes followed by an imm8. */
