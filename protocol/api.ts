@@ -41,6 +41,30 @@ export const HostInfo = z.object({
 /** @see HostInfo */
 export type HostInfo = z.infer<typeof HostInfo>;
 
+/** One CPU-usage sample of a running VM (about one per second). */
+export const VmStatsSample = z.object({
+  /** Wall-clock time of the sample (ms since the epoch). */
+  atMs: z.number(),
+  /** Guest instructions retired per second of host time since the previous sample. */
+  instructionsPerSec: z.number().nonnegative(),
+  /** Busy share of the VM's worker thread in percent of one host core, when measurable. */
+  cpuPercent: z.number().min(0).max(100).optional(),
+});
+/** @see VmStatsSample */
+export type VmStatsSample = z.infer<typeof VmStatsSample>;
+
+/** Largest number of samples a `vm.stats` event carries (the sparkline's window). */
+export const VM_STATS_MAX_SAMPLES = 120;
+
+/** Live CPU statistics of a running VM: the latest rate and the recent samples, oldest first. */
+export const VmStats = z.object({
+  id: z.string().min(1),
+  instructionsPerSec: z.number().nonnegative(),
+  samples: z.array(VmStatsSample).max(VM_STATS_MAX_SAMPLES),
+});
+/** @see VmStats */
+export type VmStats = z.infer<typeof VmStats>;
+
 const Empty = z.object({}).strict();
 const VmId = z.object({ id: z.string().min(1) }).strict();
 
@@ -59,6 +83,30 @@ export const apiMethods = {
       failedFiles: z.array(z.object({ file: z.string(), error: z.string() })).optional(),
     }),
   },
+  /** Starts a stopped (or crashed) VM; resolves once it runs. */
+  'vm.start': { params: VmId, result: VmEntry },
+  /**
+   * Asks a running or paused VM to shut down; resolves once it has stopped. Today this stops
+   * the machine at the next slice boundary; with ACPI it will press the power button.
+   */
+  'vm.stop': { params: VmId, result: VmEntry },
+  /** Pulls the plug: ends the VM's emulator at once, whatever it is doing. */
+  'vm.forceOff': { params: VmId, result: VmEntry },
+  /** Pauses a running VM. */
+  'vm.pause': { params: VmId, result: VmEntry },
+  /** Resumes a paused VM. */
+  'vm.resume': { params: VmId, result: VmEntry },
+  /** Presses the reset button of a running or paused VM. */
+  'vm.reset': { params: VmId, result: VmEntry },
+  /** The VM's screen as a PNG image, base64-encoded (a snapshot; the live console is RFB). */
+  'vm.screenshot': { params: VmId, result: z.object({ pngBase64: z.string() }) },
+  /** The VM's text-mode screen as lines of text. */
+  'vm.screenText': { params: VmId, result: z.object({ text: z.string() }) },
+  /**
+   * Test-only: ends the VM's emulator worker as if it had died, to exercise crash handling.
+   * Available only when the host runs with VIREO_TEST_HOOKS=1; otherwise 'unsupported'.
+   */
+  'test.killWorker': { params: VmId, result: Empty },
   'dialog.openFile': {
     params: z.object({ title: z.string().optional(), extensions: z.array(z.string()).optional() }).strict(),
     result: z.object({ path: z.string().nullable() }),
@@ -78,6 +126,8 @@ export type ApiResult<M extends ApiMethod> = z.output<(typeof apiMethods)[M]['re
 export const apiEvents = {
   'vm.changed': VmEntry,
   'vm.removed': z.object({ id: z.string() }),
+  /** CPU statistics of a running VM, about once per second. */
+  'vm.stats': VmStats,
 } as const;
 /** Name of an API event. */
 export type ApiEvent = keyof typeof apiEvents;
@@ -151,7 +201,35 @@ export interface HostClient {
 }
 
 /** IPC channel names of the Electron shell; the preload allows these and nothing else. */
-export const IPC_CHANNELS = { call: 'vireo:call', event: 'vireo:event' } as const;
+export const IPC_CHANNELS = {
+  call: 'vireo:call',
+  event: 'vireo:event',
+  /** Renderer -> main (invoke): {@link SerialOpenRequest}; answers {@link SerialOpenAnswer}. */
+  serialOpen: 'vireo:serial-open',
+  /** Main -> renderer: `{ nonce }` with the serial console's MessagePort transferred. */
+  serialPort: 'vireo:serial-port',
+} as const;
+
+/** Asks the desktop shell for a serial console port of VM `id`; `nonce` ties the answer to the request. */
+export const SerialOpenRequest = z.object({ id: z.string().min(1), nonce: z.string().min(8).max(128) }).strict();
+/** @see SerialOpenRequest */
+export type SerialOpenRequest = z.infer<typeof SerialOpenRequest>;
+
+/** Answer to a {@link SerialOpenRequest}; on success the port follows on `vireo:serial-port`. */
+export const SerialOpenAnswer = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true) }).strict(),
+  z.object({ ok: z.literal(false), error: z.object({ code: ApiErrorCode, message: z.string() }) }).strict(),
+]);
+/** @see SerialOpenAnswer */
+export type SerialOpenAnswer = z.infer<typeof SerialOpenAnswer>;
+
+/**
+ * The message the preload posts to the page (`window.postMessage`) carrying a serial
+ * console MessagePort in `event.ports[0]`. The port carries raw bytes (Uint8Array) both ways.
+ */
+export const SerialPortMessage = z.object({ kind: z.literal('vireo:serial-port'), nonce: z.string() }).strict();
+/** @see SerialPortMessage */
+export type SerialPortMessage = z.infer<typeof SerialPortMessage>;
 
 /**
  * The object the Electron preload exposes as `window.vireo`. Deliberately untyped at the
@@ -163,4 +241,10 @@ export interface VireoBridge {
   call(method: string, params: unknown): Promise<unknown>;
   /** Subscribes to host events (EventMessages, unvalidated); returns the unsubscribe function. */
   onEvent(listener: (message: unknown) => void): () => void;
+  /**
+   * Asks for the serial console of VM `id`. Resolves to the host's answer (a
+   * SerialOpenAnswer, unvalidated); on success the preload then posts a
+   * SerialPortMessage with the same `nonce` and the MessagePort to the page's window.
+   */
+  openSerial(id: string, nonce: string): Promise<unknown>;
 }

@@ -53,7 +53,11 @@ export const WorkerToHost = z.discriminatedUnion('type', [
   z.object({ type: z.literal('screenshot'), requestId: z.number().int(), png: Bytes }).strict(),
   z.object({ type: z.literal('screen-text'), requestId: z.number().int(), text: z.string() }).strict(),
   z.object({ type: z.literal('stats'), instructions: z.number(), virtualNs: z.number() }).strict(),
-  z.object({ type: z.literal('error'), message: z.string() }).strict(),
+  /**
+   * A command failed (the worker keeps running). `requestId` names the screenshot or
+   * screen-text request that failed, when the failure belongs to one.
+   */
+  z.object({ type: z.literal('error'), message: z.string(), requestId: z.number().int().optional() }).strict(),
   z.object({ type: z.literal('log'), message: z.string() }).strict(),
 ]);
 /** @see WorkerToHost */

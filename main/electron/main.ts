@@ -7,10 +7,12 @@
  * Renderer hardening: contextIsolation, sandbox, no Node integration, no navigation away
  * from the app, no new windows, IPC accepted only from our own page.
  */
-import { BrowserWindow, Menu, app, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { BrowserWindow, Menu, MessageChannelMain, app, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { IPC_CHANNELS } from '../../protocol/index.js';
+import {
+  ApiError, IPC_CHANNELS, SerialOpenRequest, describeZodError, type SerialOpenAnswer,
+} from '../../protocol/index.js';
 import { resolveDataDir } from '../host/data-dir.js';
 import { createHostApi, type DialogProvider, type HostApi } from '../host/host-api.js';
 import { VmLibrary } from '../host/vm-library.js';
@@ -85,12 +87,43 @@ async function start(): Promise<void> {
     }
     return api.handleMessage(raw);
   });
+  // Serial consoles: a MessagePort per console, raw bytes (Uint8Array) both ways, history first.
+  ipcMain.handle(IPC_CHANNELS.serialOpen, (event, raw: unknown): SerialOpenAnswer => {
+    if (!isTrustedSender(event)) return { ok: false, error: { code: 'bad-request', message: 'sender: not the Vireo window' } };
+    const request = SerialOpenRequest.safeParse(raw);
+    if (!request.success) return { ok: false, error: { code: 'bad-request', message: describeZodError(request.error) } };
+    const { port1, port2 } = new MessageChannelMain();
+    let session;
+    try {
+      session = api.openSerial(request.data.id, {
+        onData: (bytes) => port1.postMessage(bytes),
+        onClose: () => port1.close(),
+      });
+    } catch (err) {
+      port1.close();
+      if (err instanceof ApiError) return { ok: false, error: { code: err.code, message: err.message } };
+      return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+    }
+    const open = session;
+    port1.on('message', (e) => { if (e.data instanceof Uint8Array) open.write(e.data); });
+    port1.on('close', () => open.close());
+    port1.start();
+    if (open.history.length > 0) port1.postMessage(open.history);
+    event.sender.postMessage(IPC_CHANNELS.serialPort, { nonce: request.data.nonce }, [port2]);
+    return { ok: true };
+  });
   api.onEvent((message) => {
     for (const win of BrowserWindow.getAllWindows()) {
       if (!win.isDestroyed()) win.webContents.send(IPC_CHANNELS.event, message);
     }
   });
-  app.on('will-quit', () => api.dispose());
+  // Stop every VM before quitting (gracefully, then by force).
+  let vmsStopped = false;
+  app.on('will-quit', (event) => {
+    if (vmsStopped) return;
+    event.preventDefault();
+    void api.close().finally(() => { vmsStopped = true; app.quit(); });
+  });
 
   installMenu();
   createWindow();

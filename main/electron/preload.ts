@@ -1,7 +1,11 @@
 /**
  * Preload of the desktop shell (sandboxed, bundled to CommonJS by scripts/build-preload.mjs).
  *
- * Exposes exactly one object, `window.vireo` ({@link VireoBridge}): `call` and `onEvent`.
+ * Exposes exactly one object, `window.vireo` ({@link VireoBridge}): `call`, `onEvent` and
+ * `openSerial`. A serial console is a MessagePort from the main process; contextBridge
+ * cannot carry ports, so the preload forwards it to the page with `window.postMessage`
+ * (as Electron's MessagePort guide and VS Code's `ipcMessagePort.acquire` do), only for a
+ * nonce the page itself asked for.
  * No raw ipcRenderer reaches the page, and only `vireo:` channels on the allowlist are
  * used. Messages are passed through as plain data; the renderer validates everything it
  * receives with the protocol schemas, and the main process validates every call.
@@ -11,7 +15,9 @@ import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { VireoBridge } from '../../protocol/api.js';
 
 /** Channels this preload may use (keep in sync with IPC_CHANNELS in protocol/api.ts). */
-const CHANNELS = { call: 'vireo:call', event: 'vireo:event' } as const;
+const CHANNELS = {
+  call: 'vireo:call', event: 'vireo:event', serialOpen: 'vireo:serial-open', serialPort: 'vireo:serial-port',
+} as const;
 const ALLOWED = new Set<string>(Object.values(CHANNELS));
 
 function checked(channel: string): string {
@@ -20,6 +26,18 @@ function checked(channel: string): string {
 }
 
 let nextId = 1;
+
+/** The page's window as far as this preload uses it (the preload is type-checked without the DOM lib). */
+const page = globalThis as unknown as { postMessage(message: unknown, targetOrigin: string, transfer: readonly unknown[]): void };
+
+/** Nonces of serial ports the page asked for and has not received yet. */
+const awaitedPorts = new Set<string>();
+
+ipcRenderer.on(checked(CHANNELS.serialPort), (event: IpcRendererEvent, message: unknown) => {
+  const nonce = typeof message === 'object' && message !== null ? (message as { nonce?: unknown }).nonce : undefined;
+  if (typeof nonce !== 'string' || !awaitedPorts.delete(nonce) || event.ports.length !== 1) return;
+  page.postMessage({ kind: 'vireo:serial-port', nonce }, '*', event.ports);
+});
 
 const bridge: VireoBridge = {
   call(method: string, params: unknown): Promise<unknown> {
@@ -31,6 +49,18 @@ const bridge: VireoBridge = {
     const wrapped = (_event: IpcRendererEvent, message: unknown): void => listener(message);
     ipcRenderer.on(checked(CHANNELS.event), wrapped);
     return () => { ipcRenderer.removeListener(CHANNELS.event, wrapped); };
+  },
+  async openSerial(id: string, nonce: string): Promise<unknown> {
+    if (typeof id !== 'string' || typeof nonce !== 'string') throw new TypeError('openSerial: expected (id: string, nonce: string)');
+    awaitedPorts.add(nonce);
+    try {
+      const answer: unknown = await ipcRenderer.invoke(checked(CHANNELS.serialOpen), { id, nonce });
+      if (typeof answer !== 'object' || answer === null || (answer as { ok?: unknown }).ok !== true) awaitedPorts.delete(nonce);
+      return answer;
+    } catch (err) {
+      awaitedPorts.delete(nonce);
+      throw err;
+    }
   },
 };
 

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostInfo, VmEntry, type EventMessage, type ResultMessage } from '../../protocol/index.js';
 import { createHostApi, type HostApi } from './host-api.js';
+import { createEchoWorker } from './test-support/fake-workers.js';
 import { VmLibrary } from './vm-library.js';
+import { VmSupervisor } from './vm-supervisor.js';
 
 const draft = { name: 'Alpine', os: { id: 'alpine', name: 'Alpine Linux' }, cpus: 1, memoryMiB: 512 };
 
@@ -95,5 +97,44 @@ describe('host API dispatcher', () => {
     api.handlers['vm.list'] = async () => { throw new Error('disk on fire'); };
     const r = await api.handleMessage({ kind: 'call', id: 1, method: 'vm.list', params: {} });
     expect(errorOf(r)).toEqual({ code: 'internal', message: 'vm.list: disk on fire' });
+  });
+
+  it('runs VMs: lifecycle methods, live state in vm.changed, conflicts while running, test hooks', async () => {
+    const supervisor = new VmSupervisor({ createWorker: () => createEchoWorker() });
+    const hooked = createHostApi({ library: await VmLibrary.open({ dataDir }), shell: 'server', version: '1', supervisor, testHooks: true });
+    const seen: EventMessage[] = [];
+    hooked.onEvent((e) => seen.push(e));
+    try {
+      const created = await hooked.handleMessage({ kind: 'call', id: 1, method: 'vm.create', params: { draft } });
+      const entry = VmEntry.parse(created.ok ? created.result : null);
+      const id = entry.config.id;
+      const call = (method: string, n: number) => hooked.handleMessage({ kind: 'call', id: n, method, params: { id } });
+      expect(await call('vm.start', 2)).toMatchObject({ ok: true, result: { state: 'running' } });
+      expect(await call('vm.get', 3)).toMatchObject({ ok: true, result: { state: 'running' } });
+      expect(await call('vm.screenText', 4)).toMatchObject({ ok: true, result: { text: 'fake screen' } });
+      expect(errorOf(await call('vm.start', 5))).toEqual({ code: 'conflict', message: 'VM "Alpine" is already running' });
+      const upd = await hooked.handleMessage({ kind: 'call', id: 6, method: 'vm.update', params: { id, config: { ...entry.config, cpus: 2 } } });
+      expect(errorOf(upd)).toEqual({ code: 'conflict', message: 'id: VM "Alpine" is running; shut it down before editing it' });
+      expect(await call('vm.pause', 7)).toMatchObject({ ok: true, result: { state: 'paused' } });
+      expect(await call('vm.resume', 8)).toMatchObject({ ok: true, result: { state: 'running' } });
+      expect(await call('test.killWorker', 9)).toMatchObject({ ok: true });
+      for (let i = 0; i < 100 && supervisor.stateOf(id).state !== 'crashed'; i++) await new Promise((r) => setTimeout(r, 50));
+      const crashed = seen.filter((e) => e.event === 'vm.changed').map((e) => VmEntry.parse(e.payload)).at(-1);
+      expect(crashed).toMatchObject({ state: 'crashed', stateReason: expect.stringMatching(/exited unexpectedly/) as unknown });
+      const states = seen.filter((e) => e.event === 'vm.changed').map((e) => VmEntry.parse(e.payload).state);
+      expect(states).toEqual(['stopped', 'starting', 'running', 'paused', 'running', 'crashed']);
+      expect(await call('vm.start', 10)).toMatchObject({ ok: true, result: { state: 'running' } });
+      expect(await call('vm.stop', 11)).toMatchObject({ ok: true, result: { state: 'stopped', stateReason: 'Shut down' } });
+      expect(errorOf(await call('vm.forceOff', 12)).code).toBe('conflict');
+      expect(errorOf(await hooked.handleMessage({ kind: 'call', id: 13, method: 'vm.start', params: { id: 'nope' } })).code).toBe('not-found');
+    } finally {
+      await supervisor.close();
+      hooked.dispose();
+    }
+  });
+
+  it('refuses test hooks unless enabled', async () => {
+    const r = await api.handleMessage({ kind: 'call', id: 1, method: 'test.killWorker', params: { id: 'whatever' } });
+    expect(errorOf(r)).toMatchObject({ code: 'unsupported', message: expect.stringMatching(/VIREO_TEST_HOOKS=1/) as unknown });
   });
 });

@@ -1,8 +1,9 @@
 /**
- * The host API over the VM library: one handler per method of protocol/api.ts, a
- * transport-independent dispatcher (`handleMessage`) and an event fan-out. Both shells
- * (Electron IPC, the browser server's WebSocket) hand every incoming message to
- * `handleMessage` and forward every event from `onEvent`.
+ * The host API over the VM library and the VM supervisor: one handler per method of
+ * protocol/api.ts, a transport-independent dispatcher (`handleMessage`) and an event
+ * fan-out. Both shells (Electron IPC, the browser server's WebSocket) hand every incoming
+ * message to `handleMessage` and forward every event from `onEvent`. Serial consoles are
+ * byte streams, not API messages: each shell carries them its own way (`openSerial`).
  */
 import os from 'node:os';
 import { z } from 'zod';
@@ -12,6 +13,7 @@ import {
   type HostInfo, type ResultMessage, type VmConfig, type VmEntry,
 } from '../../protocol/index.js';
 import type { VmLibrary } from './vm-library.js';
+import { VmSupervisor, type SerialHandlers, type SerialSession } from './vm-supervisor.js';
 
 /** A native file picker (the Electron shell provides one; the server shell has none). */
 export interface DialogProvider {
@@ -29,6 +31,13 @@ export interface HostApiOptions {
   version: string;
   /** Native dialogs; without one, dialog.* methods fail with 'unsupported'. */
   dialog?: DialogProvider;
+  /**
+   * Runs the VMs. Default: a supervisor with the emulator's worker, owned (and closed) by
+   * the API. A supervisor passed in is the caller's to close.
+   */
+  supervisor?: VmSupervisor;
+  /** Enables test-only methods (`test.*`); default: `VIREO_TEST_HOOKS=1` in the environment. */
+  testHooks?: boolean;
 }
 
 /** The host API: handlers, the dispatcher and the event stream. */
@@ -42,12 +51,17 @@ export interface HostApi {
   handleMessage(raw: unknown): Promise<ResultMessage>;
   /** Subscribes to every event the host emits (already shaped as wire messages). */
   onEvent(listener: (message: EventMessage) => void): () => void;
+  /** The supervisor running the VMs. */
+  readonly supervisor: VmSupervisor;
+  /**
+   * Opens the serial console of VM `id` (throws ApiError 'not-found' for an unknown VM):
+   * the history, then live bytes; `write` types into the guest.
+   */
+  openSerial(id: string, handlers: SerialHandlers): SerialSession;
+  /** Stops every VM (when the API owns the supervisor) and detaches; resolves when done. */
+  close(): Promise<void>;
   /** Detaches from the library; listeners hear nothing afterwards. */
   dispose(): void;
-}
-
-function entryOf(config: VmConfig): VmEntry {
-  return { config, state: 'stopped' };
 }
 
 /** Prefixes every issue path of a zod error with `prefix` ("params.draft.name: ..."). */
@@ -61,6 +75,35 @@ function describeWithPrefix(err: z.ZodError, prefix: string): string {
 export function createHostApi(options: HostApiOptions): HostApi {
   const { library } = options;
   const listeners = new Set<(message: EventMessage) => void>();
+  const describeVm = (id: string): string => {
+    try {
+      return `VM "${library.get(id).name}"`;
+    } catch {
+      return `VM ${id}`;
+    }
+  };
+  const ownsSupervisor = options.supervisor === undefined;
+  const supervisor = options.supervisor ?? new VmSupervisor({ describeVm });
+  const testHooks = options.testHooks ?? process.env['VIREO_TEST_HOOKS'] === '1';
+
+  function entryOf(config: VmConfig): VmEntry {
+    return { config, ...supervisor.stateOf(config.id) };
+  }
+
+  /** Refuses to change a VM that has a worker. */
+  function assertNotActive(id: string, action: string): void {
+    const { state } = supervisor.stateOf(id);
+    if (supervisor.isActive(id)) {
+      throw new ApiError('conflict', `id: ${describeVm(id)} is ${state}; shut it down before ${action} it`);
+    }
+  }
+
+  /** Runs a lifecycle action on VM `id`, then answers with its entry. */
+  async function act(id: string, fn: (id: string) => Promise<void>): Promise<VmEntry> {
+    library.get(id); // not-found for unknown VMs
+    await fn(id);
+    return entryOf(library.get(id));
+  }
 
   function emit<E extends ApiEvent>(event: E, payload: ApiEventPayload<E>): void {
     const checked = apiEvents[event].safeParse(payload);
@@ -81,7 +124,23 @@ export function createHostApi(options: HostApiOptions): HostApi {
 
   const unsubscribeLibrary = library.on((change) => {
     if (change.kind === 'changed') emit('vm.changed', entryOf(change.config));
-    else emit('vm.removed', { id: change.id });
+    else {
+      supervisor.forget(change.id);
+      emit('vm.removed', { id: change.id });
+    }
+  });
+  const unsubscribeSupervisor = supervisor.on((e) => {
+    if (e.kind === 'stats') {
+      emit('vm.stats', e.stats);
+      return;
+    }
+    let config: VmConfig;
+    try {
+      config = library.get(e.id);
+    } catch {
+      return; // deleted meanwhile
+    }
+    emit('vm.changed', entryOf(config));
   });
 
   const handlers: ApiHandlers = {
@@ -98,10 +157,37 @@ export function createHostApi(options: HostApiOptions): HostApi {
     },
     'vm.get': async ({ id }) => entryOf(library.get(id)),
     'vm.create': async ({ draft }) => entryOf(await library.create(draft)),
-    'vm.update': async ({ id, config }) => entryOf(await library.update(id, config)),
+    'vm.update': async ({ id, config }) => {
+      library.get(id);
+      assertNotActive(id, 'editing');
+      return entryOf(await library.update(id, config));
+    },
     'vm.delete': async ({ id, deleteDrivePaths }) => {
+      library.get(id);
+      assertNotActive(id, 'deleting');
       const outcome = await library.delete(id, deleteDrivePaths);
       return outcome.failedFiles.length > 0 ? outcome : { deletedFiles: outcome.deletedFiles };
+    },
+    'vm.start': async ({ id }) => act(id, () => supervisor.start(library.get(id))),
+    'vm.stop': async ({ id }) => act(id, (i) => supervisor.stop(i)),
+    'vm.forceOff': async ({ id }) => act(id, (i) => supervisor.forceOff(i)),
+    'vm.pause': async ({ id }) => act(id, (i) => supervisor.pause(i)),
+    'vm.resume': async ({ id }) => act(id, (i) => supervisor.resume(i)),
+    'vm.reset': async ({ id }) => act(id, (i) => supervisor.reset(i)),
+    'vm.screenshot': async ({ id }) => {
+      library.get(id);
+      const png = await supervisor.screenshot(id);
+      return { pngBase64: Buffer.from(png.buffer, png.byteOffset, png.byteLength).toString('base64') };
+    },
+    'vm.screenText': async ({ id }) => {
+      library.get(id);
+      return { text: await supervisor.screenText(id) };
+    },
+    'test.killWorker': async ({ id }) => {
+      if (!testHooks) throw new ApiError('unsupported', 'test.killWorker: test hooks are off (start the host with VIREO_TEST_HOOKS=1)');
+      library.get(id);
+      supervisor.killWorkerForTest(id);
+      return {};
     },
     'dialog.openFile': async (params) => {
       if (!options.dialog) {
@@ -145,16 +231,31 @@ export function createHostApi(options: HostApiOptions): HostApi {
     }
   }
 
+  function dispose(): void {
+    unsubscribeLibrary();
+    unsubscribeSupervisor();
+    listeners.clear();
+  }
+
   return {
     handlers,
     handleMessage,
+    supervisor,
+    openSerial(id, serialHandlers) {
+      library.get(id);
+      return supervisor.openSerial(id, serialHandlers);
+    },
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    async close() {
+      if (ownsSupervisor) await supervisor.close();
+      dispose();
+    },
     dispose() {
-      unsubscribeLibrary();
-      listeners.clear();
+      dispose();
+      if (ownsSupervisor) void supervisor.close();
     },
   };
 }

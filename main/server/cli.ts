@@ -42,7 +42,11 @@ async function main(): Promise<void> {
   console.log(`Vireo is running at ${server.url}`);
   console.log(`Data directory: ${args.dataDir}`);
   const stop = (): void => {
-    void server.close().then(() => { api.dispose(); process.exit(0); });
+    // Stop every VM (gracefully, then by force) before exiting.
+    void server.close().then(() => api.close()).then(() => process.exit(0), (err: unknown) => {
+      console.error(`Vireo: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

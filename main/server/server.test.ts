@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { HostToClientMessage, type HostToClientMessage as Msg } from '../../protocol/index.js';
 import { createHostApi, type HostApi } from '../host/host-api.js';
+import { createEchoWorker } from '../host/test-support/fake-workers.js';
 import { VmLibrary } from '../host/vm-library.js';
+import { VmSupervisor } from '../host/vm-supervisor.js';
 import { parseServeArgs } from './args.js';
 import { resolveStaticPath, startServer, type RunningServer } from './server.js';
 
@@ -181,5 +183,81 @@ describe('serve flags', () => {
     expect(() => parseServeArgs(['--port', 'x'], {})).toThrow(/^--port: expected 0-65535/);
     expect(() => parseServeArgs(['--port'], {})).toThrow(/^--port: expected a value/);
     expect(() => parseServeArgs(['--bogus'], {})).toThrow(/^--bogus: unknown flag/);
+  });
+});
+
+describe('serial console WebSocket /vm/<id>/serial', () => {
+  let tmp: string;
+  let server: RunningServer;
+  let api: HostApi;
+  let supervisor: VmSupervisor;
+  let vmId: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'vireo-serial-'));
+    const root = path.join(tmp, 'www');
+    await mkdir(root, { recursive: true });
+    await writeFile(path.join(root, 'index.html'), '<!doctype html><title>Vireo</title>');
+    supervisor = new VmSupervisor({ createWorker: () => createEchoWorker() });
+    api = createHostApi({ library: await VmLibrary.open({ dataDir: path.join(tmp, 'data') }), shell: 'server', version: 'test', supervisor });
+    server = await startServer({ api, staticRoot: root, port: 0 });
+    const created = await api.handleMessage({
+      kind: 'call', id: 1, method: 'vm.create',
+      params: { draft: { name: 'serial-vm', os: { id: 'x', name: 'X' }, cpus: 1, memoryMiB: 64 } },
+    });
+    if (!created.ok) throw new Error(created.error.message);
+    vmId = (created.result as { config: { id: string } }).config.id;
+  });
+  afterAll(async () => {
+    await server.close();
+    await supervisor.close();
+    api.dispose();
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  const serialUrl = (id: string, token: string | null): string =>
+    `ws://127.0.0.1:${server.port}/vm/${encodeURIComponent(id)}/serial${token === null ? '' : `?token=${token}`}`;
+
+  it('answers 401 without the token, 403 to a foreign Origin and 404 for an unknown VM', async () => {
+    expect(await connect(serialUrl(vmId, null))).toBe(401);
+    expect(await connect(serialUrl(vmId, 'wrong'))).toBe(401);
+    expect(await connect(serialUrl(vmId, server.token), { Origin: 'http://evil.example' })).toBe(403);
+    expect(await connect(serialUrl('no-such-vm-id', server.token))).toBe(404);
+    expect((await request(server, `/vm/${vmId}/serial?token=${server.token}`)).status).toBe(426);
+  });
+
+  it('replays the history on connect and carries raw bytes both ways', async () => {
+    const start = await api.handleMessage({ kind: 'call', id: 2, method: 'vm.start', params: { id: vmId } });
+    expect(start).toMatchObject({ ok: true, result: { state: 'running' } });
+    const ws = await connect(serialUrl(vmId, server.token), { Origin: server.origin });
+    if (typeof ws === 'number') throw new Error(`upgrade refused with ${ws}`);
+    const chunks: Buffer[] = [];
+    let textFrames = 0;
+    const waiters: (() => void)[] = [];
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) textFrames++;
+      chunks.push(Buffer.from(data as Buffer));
+      waiters.splice(0).forEach((w) => w());
+    });
+    const received = async (needle: string): Promise<string> => {
+      for (;;) {
+        const text = Buffer.concat(chunks).toString('latin1');
+        if (text.includes(needle)) return text;
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    };
+    expect(await received('boot\r\n')).toBe('boot\r\n');
+    ws.send(Uint8Array.of(0x00, 0xff, 0x41), { binary: true });
+    const text = await received('echo:');
+    await received('\u0000\u00ffA');
+    expect(Buffer.concat(chunks).subarray(-8)).toEqual(Buffer.from([...Buffer.from('echo:'), 0x00, 0xff, 0x41]));
+    expect(text.startsWith('boot\r\n')).toBe(true);
+    expect(textFrames).toBe(0);
+    // Editing or deleting a running VM is refused.
+    const del = await api.handleMessage({ kind: 'call', id: 3, method: 'vm.delete', params: { id: vmId } });
+    expect(del).toMatchObject({ ok: false, error: { code: 'conflict', message: 'id: VM "serial-vm" is running; shut it down before deleting it' } });
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send('text is not allowed');
+    expect(await closed).toBe(1003);
   });
 });

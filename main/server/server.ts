@@ -1,6 +1,8 @@
 /**
- * The browser shell: serves the built renderer over HTTP and the host API over a
- * WebSocket at `/api` (the same messages as the Electron IPC channel).
+ * The browser shell: serves the built renderer over HTTP, the host API over a WebSocket
+ * at `/api` (the same messages as the Electron IPC channel), and each VM's serial console
+ * as a binary WebSocket at `/vm/<id>/serial`: raw bytes both ways, never JSON; on connect
+ * the server first sends the console history (one binary frame), then live output.
  *
  * Security model (Jupyter-style):
  * - binds 127.0.0.1 unless told otherwise;
@@ -18,6 +20,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ApiError } from '../../protocol/index.js';
 import type { HostApi } from '../host/host-api.js';
 
 /** Options for {@link startServer}. */
@@ -65,6 +68,23 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** Largest API message accepted over the WebSocket. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * A serial console client that lets this much output pile up unsent is too slow (or gone):
+ * it is disconnected and can reconnect (the history replays what it missed, up to its size).
+ */
+const MAX_SERIAL_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/** `/vm/<id>/serial` -> id (URL-decoded), or null. */
+export function serialPathId(pathname: string): string | null {
+  const m = /^\/vm\/([^/]+)\/serial$/.exec(pathname);
+  if (!m || m[1] === undefined) return null;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+}
 
 function safeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
@@ -176,7 +196,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (auth.viaQuery) {
       res.setHeader('Set-Cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     }
-    if (url.pathname === '/api') return plain(res, 426, 'Upgrade Required: /api speaks WebSocket');
+    if (url.pathname === '/api' || serialPathId(url.pathname) !== null) {
+      return plain(res, 426, `Upgrade Required: ${url.pathname} speaks WebSocket`);
+    }
     const file = resolveStaticPath(staticRoot, url.pathname);
     if (file === null) return plain(res, 404, 'Not Found');
     let real: string;
@@ -219,9 +241,55 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!hostAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden: unexpected Host header');
     if (!authorize(req, url).ok) return refuseUpgrade(socket, 401, 'Unauthorized: missing or wrong access token');
     if (!originAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden: cross-origin WebSocket');
-    if (url.pathname !== '/api') return refuseUpgrade(socket, 404, 'Not Found');
-    wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws));
+    if (url.pathname === '/api') {
+      wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws));
+      return;
+    }
+    const vmId = serialPathId(url.pathname);
+    if (vmId === null) return refuseUpgrade(socket, 404, 'Not Found');
+    try {
+      options.api.openSerial(vmId, { onData: () => undefined }).close(); // existence check
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'not-found') return refuseUpgrade(socket, 404, `Not Found: no VM with id "${vmId}"`);
+      return refuseUpgrade(socket, 500, `Internal error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serveSerial(ws, vmId));
   });
+
+  /** Binary serial console of VM `id`: history first, then live bytes; client bytes go to the guest. */
+  function serveSerial(ws: WebSocket, id: string): void {
+    sockets.add(ws);
+    const session = (() => {
+      try {
+        return options.api.openSerial(id, {
+          onData: (bytes) => {
+            if (ws.readyState !== ws.OPEN) return;
+            if (ws.bufferedAmount > MAX_SERIAL_BACKLOG_BYTES) {
+              ws.close(1013, 'serial console client too slow; reconnect');
+              return;
+            }
+            ws.send(bytes, { binary: true });
+          },
+          onClose: () => ws.close(1001, 'the VM was deleted or the host is shutting down'),
+        });
+      } catch {
+        ws.close(1011, 'the VM is gone');
+        return null;
+      }
+    })();
+    if (!session) return;
+    if (session.history.length > 0) ws.send(session.history, { binary: true });
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        ws.close(1003, 'serial console: binary frames only');
+        return;
+      }
+      const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
+      for (const chunk of chunks) session.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
+    ws.on('close', () => { session.close(); sockets.delete(ws); });
+    ws.on('error', () => ws.terminate());
+  }
 
   function serveApi(ws: WebSocket): void {
     sockets.add(ws);

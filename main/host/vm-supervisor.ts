@@ -1,0 +1,601 @@
+/**
+ * The VM supervisor: one emulator worker thread per running VM.
+ *
+ * - Starts a worker (`machineWorkerUrl`) from the VM's configuration ({@link workerConfigFor}),
+ *   validates every message it posts with `WorkerToHost`, and tracks the run state
+ *   (starting / running / paused / stopping / stopped / crashed) with a reason.
+ * - A worker that exits unexpectedly, throws, or posts a malformed message marks its VM
+ *   `crashed` with the reason; nothing of it reaches the host process.
+ * - Force off terminates the worker. Stop is graceful: the worker's `stop` (today a clean
+ *   stop of the machine at the next slice; the ACPI power button comes with the ACPI PM
+ *   device, after which stop will wait for the guest to power off).
+ * - Screenshots and screen text are requests with a timeout.
+ * - Per VM it keeps a short ring of CPU samples (from the worker's `stats` plus the
+ *   worker thread's event-loop utilization) and a bounded serial history, streamed to
+ *   subscribers. The history survives the VM stopping and is cleared on the next start.
+ * - `close()` stops every worker (gracefully, then by force).
+ */
+import { Worker } from 'node:worker_threads';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { machineWorkerUrl } from '../../emulator/index.js';
+import {
+  ApiError, VM_STATS_MAX_SAMPLES, WorkerToHost, describeZodError,
+  type HostToWorker, type VmConfig, type VmRunState, type VmStats, type VmStatsSample,
+  type WorkerMachineConfig, type WorkerStopReason,
+} from '../../protocol/index.js';
+import { ByteRing } from './byte-ring.js';
+
+/** Default serial history kept per VM. */
+export const DEFAULT_SERIAL_HISTORY_BYTES = 256 * 1024;
+/** Default number of CPU samples kept per VM (one a second: a minute). */
+export const DEFAULT_STATS_SAMPLES = 60;
+
+/** The part of a worker thread the supervisor uses (node:worker_threads Worker). */
+export type SupervisedWorker = Pick<Worker, 'postMessage' | 'on' | 'terminate' | 'performance'>;
+
+/** Something that happened to a VM under supervision. */
+export type SupervisorEvent =
+  | { kind: 'state'; id: string; state: VmRunState; stateReason?: string }
+  | { kind: 'stats'; stats: VmStats };
+
+/** Callbacks of one serial console subscriber. */
+export interface SerialHandlers {
+  /** Bytes the guest wrote to its serial port (live, after the history). */
+  onData(bytes: Uint8Array): void;
+  /** The session ended on the host side (the VM was deleted or the host is closing). */
+  onClose?(reason: string): void;
+}
+
+/** One open serial console. */
+export interface SerialSession {
+  /** What the guest wrote before the session opened (at most the history size). */
+  readonly history: Uint8Array;
+  /** Sends bytes to the guest's serial port; dropped unless the VM is running or paused. */
+  write(bytes: Uint8Array): void;
+  /** Ends the session (no more onData). */
+  close(): void;
+}
+
+/** Options for {@link VmSupervisor}. */
+export interface VmSupervisorOptions {
+  /** Worker entry (default: the emulator's `machineWorkerUrl`; tests pass the built one). */
+  workerUrl?: URL;
+  /** Creates a worker thread (default `new Worker(url)`); tests wrap it to reach the worker. */
+  createWorker?: (url: URL) => SupervisedWorker;
+  /** Names a VM in messages, e.g. `VM "Debian"` (default: the name it was last started with, else `VM <id>`). */
+  describeVm?: (id: string) => string;
+  /** Serial history per VM in bytes (default 256 KiB). */
+  serialHistoryBytes?: number;
+  /** CPU samples kept per VM (default 60). */
+  statsSamples?: number;
+  /** How long a start may take before the VM is marked crashed (default 60 s). */
+  startTimeoutMs?: number;
+  /** How long a graceful stop may take before the VM is forced off (default 30 s). */
+  stopTimeoutMs?: number;
+  /** How long pause, resume, screenshot and screen text may take (default 15 s). */
+  requestTimeoutMs?: number;
+  /** Receives the worker's log lines (default: printed when VIREO_DEBUG is set). */
+  log?: (id: string, message: string) => void;
+}
+
+/**
+ * The worker configuration for a VM: memory, CPUs and firmware (found along the default
+ * search path). Drives, boot order and network are not passed yet; the worker config grows
+ * with the emulator. Throws ApiError('unsupported') for settings the emulator cannot run yet.
+ */
+export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
+  if (vm.firmware === 'uefi') {
+    throw new ApiError('unsupported', `firmware: VM "${vm.name}" uses UEFI, which this build cannot boot yet; choose BIOS`);
+  }
+  if (vm.backend === 'kvm') {
+    throw new ApiError('unsupported', `backend: VM "${vm.name}" asks for KVM, which this build does not have yet; choose auto or interp`);
+  }
+  return { memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false };
+}
+
+/** Human-readable text for a worker stop reason. */
+export function describeStopReason(reason: WorkerStopReason): string {
+  switch (reason.kind) {
+    case 'power-off': return 'The guest powered off';
+    case 'debug-exit': return `The guest exited through isa-debug-exit with code ${reason.code}`;
+    case 'requested': return reason.detail === 'stop' ? 'Shut down' : `Stopped (${reason.detail})`;
+    case 'halted-forever': return 'The guest halted with interrupts disabled; nothing can wake it';
+    case 'error': return `The emulator stopped with an error: ${reason.message}`;
+  }
+}
+
+interface PendingRequest {
+  kind: 'screenshot' | 'screen-text';
+  resolve(value: Uint8Array | string): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One worker thread's life: from creation to exit. */
+interface WorkerRun {
+  worker: SupervisedWorker;
+  /** The exit is ours (force off, stop completed, crash handled): not a crash. */
+  exitExpected: boolean;
+  pending: Map<number, PendingRequest>;
+  last: { instructions: number; atPerfMs: number; elu: EventLoopUtilization };
+}
+
+interface StateWaiter {
+  done(state: VmRunState): boolean;
+  settle(state: VmRunState, reason: string | undefined): void;
+}
+
+/** Supervision state of one VM (kept while the VM exists, running or not). */
+interface VmSession {
+  id: string;
+  /** The name the VM was last started with (for messages). */
+  name: string | undefined;
+  state: VmRunState;
+  reason: string | undefined;
+  run: WorkerRun | undefined;
+  serial: ByteRing;
+  subscribers: Set<SerialHandlers>;
+  samples: VmStatsSample[];
+  waiters: Set<StateWaiter>;
+}
+
+const ACTIVE: ReadonlySet<VmRunState> = new Set(['starting', 'running', 'paused', 'stopping']);
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Runs VMs in emulator workers and tracks their state. */
+export class VmSupervisor {
+  private readonly sessions = new Map<string, VmSession>();
+  private readonly listeners = new Set<(e: SupervisorEvent) => void>();
+  private readonly liveWorkers = new Map<SupervisedWorker, Promise<void>>();
+  private readonly workerUrl: URL;
+  private readonly createWorker: (url: URL) => SupervisedWorker;
+  private readonly describeVm: (id: string) => string;
+  private readonly serialHistoryBytes: number;
+  private readonly statsSamples: number;
+  private readonly startTimeoutMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly log: (id: string, message: string) => void;
+  private nextRequestId = 1;
+  private closing = false;
+
+  /** Creates an idle supervisor. */
+  constructor(options: VmSupervisorOptions = {}) {
+    this.workerUrl = options.workerUrl ?? machineWorkerUrl;
+    this.createWorker = options.createWorker ?? ((url) => new Worker(url));
+    this.describeVm = options.describeVm ?? ((id) => {
+      const name = this.sessions.get(id)?.name;
+      return name === undefined ? `VM ${id}` : `VM "${name}"`;
+    });
+    this.serialHistoryBytes = options.serialHistoryBytes ?? DEFAULT_SERIAL_HISTORY_BYTES;
+    this.statsSamples = Math.min(options.statsSamples ?? DEFAULT_STATS_SAMPLES, VM_STATS_MAX_SAMPLES);
+    this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.log = options.log ?? ((id, message) => { if (process.env['VIREO_DEBUG']) console.error(`vireo: ${id}: ${message}`); });
+  }
+
+  // ====== queries ======
+
+  /** Run state of VM `id` (a VM never started is `stopped`). */
+  stateOf(id: string): { state: VmRunState; stateReason?: string } {
+    const s = this.sessions.get(id);
+    if (!s) return { state: 'stopped' };
+    return s.reason === undefined ? { state: s.state } : { state: s.state, stateReason: s.reason };
+  }
+
+  /** True while VM `id` has a worker (starting, running, paused or stopping). */
+  isActive(id: string): boolean {
+    return ACTIVE.has(this.stateOf(id).state);
+  }
+
+  /** The latest CPU samples of VM `id`, oldest first. */
+  statsOf(id: string): VmStats {
+    const samples = [...(this.sessions.get(id)?.samples ?? [])];
+    return { id, instructionsPerSec: samples.at(-1)?.instructionsPerSec ?? 0, samples };
+  }
+
+  /** Subscribes to state and stats events; returns the unsubscribe function. */
+  on(listener: (e: SupervisorEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  // ====== lifecycle ======
+
+  /** Starts VM `vm`; resolves once the machine runs. Rejects (state stopped or crashed, with the reason) if it cannot. */
+  async start(vm: VmConfig): Promise<void> {
+    if (this.closing) throw new ApiError('conflict', `${this.describeVm(vm.id)}: the host is shutting down`);
+    const s = this.session(vm.id);
+    s.name = vm.name;
+    if (ACTIVE.has(s.state)) throw new ApiError('conflict', `${this.describeVm(vm.id)} is already ${s.state}`);
+    const config = workerConfigFor(vm);
+    s.serial.clear();
+    s.samples = [];
+    let worker: SupervisedWorker;
+    try {
+      worker = this.createWorker(this.workerUrl);
+    } catch (err) {
+      this.setState(s, 'crashed', `The emulator worker could not be created: ${errorText(err)}`);
+      throw new ApiError('internal', `${this.describeVm(vm.id)}: the emulator worker could not be created: ${errorText(err)}`);
+    }
+    const run: WorkerRun = {
+      worker, exitExpected: false, pending: new Map(),
+      last: { instructions: 0, atPerfMs: performance.now(), elu: worker.performance.eventLoopUtilization() },
+    };
+    s.run = run;
+    let exited!: () => void;
+    this.liveWorkers.set(worker, new Promise<void>((resolve) => { exited = resolve; }));
+    worker.on('message', (raw: unknown) => this.onMessage(s, run, raw));
+    worker.on('error', (err: Error) => this.crash(s, run, `The emulator failed: ${err.message}`));
+    worker.on('messageerror', (err: Error) => this.crash(s, run, `A message from the emulator could not be decoded: ${err.message}`));
+    worker.on('exit', (code: number) => {
+      this.liveWorkers.delete(worker);
+      exited();
+      if (!run.exitExpected) this.crash(s, run, `The emulator worker exited unexpectedly (exit code ${code})`);
+    });
+    this.setState(s, 'starting', undefined);
+    this.post(s, run, { type: 'start', config });
+    await this.waitFor(s, (st) => st === 'running', this.startTimeoutMs, 'start', () => {
+      this.crash(s, run, `The emulator did not start within ${this.startTimeoutMs / 1000} s`);
+    });
+  }
+
+  /**
+   * Shuts VM `id` down gracefully and resolves once it has stopped; forces it off if it
+   * has not stopped within the stop timeout. (Today: the worker's `stop`. Later: the ACPI
+   * power button, letting the guest shut down.)
+   */
+  async stop(id: string): Promise<void> {
+    const s = this.session(id);
+    if (s.state === 'stopping') {
+      await this.waitFor(s, (st) => st === 'stopped', this.stopTimeoutMs, 'stop', () => this.terminate(s, 'Did not shut down in time; forced off'));
+      return;
+    }
+    const run = this.requireRun(s, ['running', 'paused'], 'shut down');
+    this.post(s, run, { type: 'stop' });
+    this.setState(s, 'stopping', undefined);
+    await this.waitFor(s, (st) => st === 'stopped', this.stopTimeoutMs, 'stop', () => {
+      this.terminate(s, `Did not shut down within ${this.stopTimeoutMs / 1000} s; forced off`);
+    });
+  }
+
+  /** Pulls the plug on VM `id`: terminates its worker. Resolves once the worker is gone. */
+  async forceOff(id: string): Promise<void> {
+    const s = this.session(id);
+    this.requireRun(s, ['starting', 'running', 'paused', 'stopping'], 'force off');
+    await this.terminate(s, 'Forced off');
+  }
+
+  /** Pauses a running VM; resolves once paused. */
+  async pause(id: string): Promise<void> {
+    const s = this.session(id);
+    if (s.state === 'paused') return;
+    const run = this.requireRun(s, ['running'], 'pause');
+    this.post(s, run, { type: 'pause' });
+    await this.waitFor(s, (st) => st === 'paused', this.requestTimeoutMs, 'pause');
+  }
+
+  /** Resumes a paused VM; resolves once running. */
+  async resume(id: string): Promise<void> {
+    const s = this.session(id);
+    if (s.state === 'running') return;
+    const run = this.requireRun(s, ['paused'], 'resume');
+    this.post(s, run, { type: 'resume' });
+    await this.waitFor(s, (st) => st === 'running', this.requestTimeoutMs, 'resume');
+  }
+
+  /** Presses the reset button of a running or paused VM. */
+  async reset(id: string): Promise<void> {
+    const s = this.session(id);
+    const run = this.requireRun(s, ['running', 'paused'], 'reset');
+    this.post(s, run, { type: 'reset' });
+  }
+
+  /** The VM's screen as PNG bytes. */
+  async screenshot(id: string): Promise<Uint8Array> {
+    const png = await this.request(id, 'screenshot');
+    if (!(png instanceof Uint8Array)) throw new ApiError('internal', `${this.describeVm(id)}: the screenshot answer was not bytes`);
+    return png;
+  }
+
+  /** The VM's text-mode screen. */
+  async screenText(id: string): Promise<string> {
+    const text = await this.request(id, 'screen-text');
+    if (typeof text !== 'string') throw new ApiError('internal', `${this.describeVm(id)}: the screen-text answer was not text`);
+    return text;
+  }
+
+  // ====== serial console ======
+
+  /**
+   * Opens a serial console on VM `id` (running or not): the history so far, then live
+   * bytes through `handlers.onData`; `write` types into the guest's COM1.
+   */
+  openSerial(id: string, handlers: SerialHandlers): SerialSession {
+    const s = this.session(id);
+    s.subscribers.add(handlers);
+    let open = true;
+    return {
+      history: s.serial.snapshot(),
+      write: (bytes) => {
+        if (!open || bytes.length === 0) return;
+        const run = s.run;
+        if (!run || (s.state !== 'running' && s.state !== 'paused')) return;
+        this.post(s, run, { type: 'serial-in', data: Uint8Array.from(bytes) });
+      },
+      close: () => {
+        open = false;
+        s.subscribers.delete(handlers);
+      },
+    };
+  }
+
+  /** Forgets VM `id` (it was deleted): ends its serial sessions. It must not be active. */
+  forget(id: string): void {
+    const s = this.sessions.get(id);
+    if (!s || ACTIVE.has(s.state)) return;
+    this.sessions.delete(id);
+    for (const sub of [...s.subscribers]) sub.onClose?.(`${this.describeVm(id)} was deleted`);
+    s.subscribers.clear();
+  }
+
+  // ====== test hooks ======
+
+  /**
+   * Test-only: terminates VM `id`'s worker without telling the supervisor, as if the thread
+   * had died. The VM must then show `crashed`.
+   */
+  killWorkerForTest(id: string): void {
+    const s = this.session(id);
+    const run = this.requireRun(s, ['starting', 'running', 'paused', 'stopping'], 'kill');
+    void run.worker.terminate();
+  }
+
+  // ====== shutdown ======
+
+  /** Stops every VM (gracefully, then by force) and waits for every worker to exit. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const active = [...this.sessions.values()].filter((s) => s.run);
+    await Promise.all(active.map(async (s) => {
+      try {
+        if (s.state === 'running' || s.state === 'paused' || s.state === 'stopping') await this.stop(s.id);
+        else await this.terminate(s, 'The host shut down');
+      } catch {
+        await this.terminate(s, 'The host shut down');
+      }
+    }));
+    for (const w of this.liveWorkers.keys()) void w.terminate();
+    await Promise.all([...this.liveWorkers.values()]);
+    for (const s of this.sessions.values()) {
+      for (const sub of [...s.subscribers]) sub.onClose?.('the host shut down');
+      s.subscribers.clear();
+    }
+    this.listeners.clear();
+  }
+
+  // ====== internals ======
+
+  private session(id: string): VmSession {
+    let s = this.sessions.get(id);
+    if (!s) {
+      s = {
+        id, name: undefined, state: 'stopped', reason: undefined, run: undefined, serial: new ByteRing(this.serialHistoryBytes),
+        subscribers: new Set(), samples: [], waiters: new Set(),
+      };
+      this.sessions.set(id, s);
+    }
+    return s;
+  }
+
+  private requireRun(s: VmSession, allowed: VmRunState[], action: string): WorkerRun {
+    if (!s.run || !allowed.includes(s.state)) {
+      throw new ApiError('conflict', `${this.describeVm(s.id)} is ${s.state}; cannot ${action} it (needs: ${allowed.join(' or ')})`);
+    }
+    return s.run;
+  }
+
+  private emit(e: SupervisorEvent): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(e);
+      } catch (err) {
+        console.error(`vireo: supervisor listener failed: ${errorText(err)}`);
+      }
+    }
+  }
+
+  private setState(s: VmSession, state: VmRunState, reason: string | undefined): void {
+    if (s.state === state && s.reason === reason) return;
+    s.state = state;
+    s.reason = reason;
+    this.emit(reason === undefined ? { kind: 'state', id: s.id, state } : { kind: 'state', id: s.id, state, stateReason: reason });
+    for (const w of [...s.waiters]) w.settle(state, reason);
+  }
+
+  /**
+   * Waits until the VM reaches a state `done` accepts. Rejects if it ends up stopped or
+   * crashed instead, or after `timeoutMs` (after calling `onTimeout`).
+   */
+  private waitFor(s: VmSession, done: (st: VmRunState) => boolean, timeoutMs: number, action: string, onTimeout?: () => void): Promise<void> {
+    if (done(s.state)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: StateWaiter = {
+        done,
+        settle: (state, reason) => {
+          if (done(state)) {
+            finish();
+            resolve();
+          } else if (state === 'stopped' || state === 'crashed') {
+            finish();
+            reject(new ApiError('internal', `${this.describeVm(s.id)}: ${action} failed: ${state}${reason ? ` (${reason})` : ''}`));
+          }
+        },
+      };
+      const timer = setTimeout(() => {
+        finish();
+        onTimeout?.();
+        if (done(s.state)) resolve();
+        else reject(new ApiError('internal', `${this.describeVm(s.id)}: ${action} did not complete within ${timeoutMs / 1000} s (now ${s.state})`));
+      }, timeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        s.waiters.delete(waiter);
+      };
+      s.waiters.add(waiter);
+    });
+  }
+
+  private post(s: VmSession, run: WorkerRun, msg: HostToWorker): void {
+    try {
+      run.worker.postMessage(msg);
+    } catch (err) {
+      this.crash(s, run, `Could not send "${msg.type}" to the emulator: ${errorText(err)}`);
+      throw new ApiError('internal', `${this.describeVm(s.id)}: could not send "${msg.type}" to the emulator: ${errorText(err)}`);
+    }
+  }
+
+  private request(id: string, kind: PendingRequest['kind']): Promise<Uint8Array | string> {
+    const s = this.session(id);
+    const run = this.requireRun(s, ['running', 'paused'], kind === 'screenshot' ? 'take a screenshot of' : 'read the screen of');
+    const requestId = this.nextRequestId++;
+    return new Promise<Uint8Array | string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        run.pending.delete(requestId);
+        reject(new ApiError('internal', `${this.describeVm(id)}: ${kind} got no answer within ${this.requestTimeoutMs / 1000} s`));
+      }, this.requestTimeoutMs);
+      run.pending.set(requestId, { kind, resolve, reject, timer });
+      try {
+        this.post(s, run, { type: kind, requestId });
+      } catch (err) {
+        clearTimeout(timer);
+        run.pending.delete(requestId);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  private failPending(run: WorkerRun, reason: string): void {
+    for (const [requestId, p] of run.pending) {
+      clearTimeout(p.timer);
+      run.pending.delete(requestId);
+      p.reject(new ApiError('internal', reason));
+    }
+  }
+
+  /** Ends the run: detaches it from the session, fails pending requests, sets the final state. */
+  private endRun(s: VmSession, run: WorkerRun, state: 'stopped' | 'crashed', reason: string): void {
+    run.exitExpected = true;
+    if (s.run === run) s.run = undefined;
+    this.failPending(run, `${this.describeVm(s.id)}: ${reason}`);
+    this.setState(s, state, reason);
+  }
+
+  /** Marks the VM crashed (once per run) and makes sure the worker is gone. */
+  private crash(s: VmSession, run: WorkerRun, reason: string): void {
+    if (s.run !== run) return;
+    this.endRun(s, run, 'crashed', reason);
+    void run.worker.terminate();
+  }
+
+  /** Terminates the VM's worker on purpose; resolves once it is gone. */
+  private async terminate(s: VmSession, reason: string): Promise<void> {
+    const run = s.run;
+    if (!run) return;
+    this.endRun(s, run, 'stopped', reason);
+    await run.worker.terminate();
+  }
+
+  private onMessage(s: VmSession, run: WorkerRun, raw: unknown): void {
+    if (s.run !== run) return; // a worker we have already let go of
+    const parsed = WorkerToHost.safeParse(raw);
+    if (!parsed.success) {
+      this.crash(s, run, `The emulator sent a malformed message (${describeZodError(parsed.error)})`);
+      return;
+    }
+    const msg = parsed.data;
+    switch (msg.type) {
+      case 'state':
+        if (msg.state === 'stopped') {
+          if (s.state !== 'stopping') this.setState(s, 'stopping', undefined);
+        } else if (s.state !== 'stopping') {
+          this.setState(s, msg.state, undefined);
+        }
+        return;
+      case 'stopped': {
+        const reason = describeStopReason(msg.reason);
+        if (msg.reason.kind === 'error') {
+          this.crash(s, run, reason);
+          return;
+        }
+        this.endRun(s, run, 'stopped', reason);
+        // The worker closes its port and exits by itself; make sure it does.
+        setTimeout(() => { void run.worker.terminate(); }, 2000).unref();
+        return;
+      }
+      case 'serial-out': {
+        s.serial.append(msg.data);
+        for (const sub of [...s.subscribers]) {
+          try {
+            sub.onData(msg.data);
+          } catch (err) {
+            console.error(`vireo: serial subscriber of ${this.describeVm(s.id)} failed: ${errorText(err)}`);
+          }
+        }
+        return;
+      }
+      case 'screenshot':
+      case 'screen-text': {
+        const p = run.pending.get(msg.requestId);
+        if (!p || p.kind !== msg.type) {
+          this.log(s.id, `unexpected ${msg.type} answer for request ${msg.requestId}`);
+          return;
+        }
+        clearTimeout(p.timer);
+        run.pending.delete(msg.requestId);
+        p.resolve(msg.type === 'screenshot' ? msg.png : msg.text);
+        return;
+      }
+      case 'stats':
+        this.recordStats(s, run, msg.instructions);
+        return;
+      case 'error': {
+        const p = msg.requestId === undefined ? undefined : run.pending.get(msg.requestId);
+        if (p && msg.requestId !== undefined) {
+          clearTimeout(p.timer);
+          run.pending.delete(msg.requestId);
+          p.reject(new ApiError('internal', `${this.describeVm(s.id)}: ${msg.message}`));
+        } else if (s.state === 'starting') {
+          // The machine could not be built (firmware missing, unsupported setting): not a crash.
+          this.endRun(s, run, 'stopped', `Could not start: ${msg.message}`);
+          void run.worker.terminate();
+        } else {
+          this.log(s.id, `error: ${msg.message}`);
+        }
+        return;
+      }
+      case 'log':
+        this.log(s.id, msg.message);
+        return;
+    }
+  }
+
+  private recordStats(s: VmSession, run: WorkerRun, instructions: number): void {
+    const now = performance.now();
+    const elu = run.worker.performance.eventLoopUtilization();
+    const dtSec = (now - run.last.atPerfMs) / 1000;
+    if (dtSec <= 0) return;
+    const instructionsPerSec = Math.max(0, (instructions - run.last.instructions) / dtSec);
+    const delta = run.worker.performance.eventLoopUtilization(elu, run.last.elu);
+    const sample: VmStatsSample = { atMs: Date.now(), instructionsPerSec };
+    if (Number.isFinite(delta.utilization)) sample.cpuPercent = Math.min(100, Math.max(0, delta.utilization * 100));
+    run.last = { instructions, atPerfMs: now, elu };
+    s.samples.push(sample);
+    if (s.samples.length > this.statsSamples) s.samples.splice(0, s.samples.length - this.statsSamples);
+    this.emit({ kind: 'stats', stats: this.statsOf(s.id) });
+  }
+}
