@@ -1,0 +1,51 @@
+/**
+ * Opens the images of a machine's drives (Node side) and assigns their IDE slots. A CD-ROM
+ * image must be an ISO 9660 image (checked, so a mislabelled file such as a saved HTML
+ * page is refused with a clear message) and is always read-only. If any image fails to
+ * open, the ones already opened are closed again and the error names the file.
+ */
+import type { ImageFormat } from '../storage/block-backend.js';
+import { assignIdeSlots, type AttachedDrive } from '../machine/drives.js';
+import { openDisk } from './open-disk.js';
+
+/** A drive to attach: an image path (or null for an empty CD-ROM drive). */
+export interface DriveSpec {
+  kind: 'disk' | 'cdrom';
+  path: string | null;
+  /** Image format; probed for disks when absent (as QEMU does), always 'iso' for CD-ROMs. */
+  format?: Exclude<ImageFormat, 'iso'>;
+  readOnly?: boolean;
+}
+
+/** Opens every drive's image; on failure closes what was opened and rethrows. */
+export async function openDrives(specs: readonly DriveSpec[]): Promise<AttachedDrive[]> {
+  const slots = assignIdeSlots(specs.map((s) => s.kind));
+  const out: AttachedDrive[] = [];
+  try {
+    for (const [i, spec] of specs.entries()) {
+      const slot = slots[i]!;
+      if (spec.path === null) {
+        if (spec.kind === 'disk') throw new Error('a disk drive needs an image path');
+        out.push({ kind: 'cdrom', backend: null, slot });
+        continue;
+      }
+      const backend = spec.kind === 'cdrom'
+        ? await openDisk(spec.path, { format: 'iso', readOnly: true, validateIso: true })
+        : await openDisk(spec.path, { format: spec.format, readOnly: spec.readOnly ?? false });
+      out.push({ kind: spec.kind, backend, slot });
+    }
+  } catch (err) {
+    await Promise.allSettled(out.map((d) => d.backend?.close()));
+    throw err;
+  }
+  return out;
+}
+
+/** Closes every drive's image (flushing writable ones first). */
+export async function closeDrives(drives: readonly AttachedDrive[]): Promise<void> {
+  await Promise.allSettled(drives.map(async (d) => {
+    if (!d.backend) return;
+    if (!d.backend.readOnly) await d.backend.flush();
+    await d.backend.close();
+  }));
+}
