@@ -141,6 +141,20 @@ describe('I/O APIC and 8259 routing', () => {
     expect(router.hasInterrupt()).toBe(true);
   });
 
+  it('an ExtINT message (IOAPIC pin in ExtINT mode) takes the vector from the 8259 even with LINT0 masked', () => {
+    const { router, pic, wr, enable, events } = makeApics();
+    enable();
+    wr(APIC_LVT0, 0x10700);
+    pic.pending = 0x08;
+    expect(router.hasInterrupt()).toBe(false);
+    router.deliverFromIoapic({ vector: 0, deliveryMode: 7, destMode: 'physical', dest: 0, trigger: 'edge', pin: 0 });
+    expect(events).toEqual(['pending 0']);
+    expect(router.hasInterrupt()).toBe(true);
+    expect(router.acknowledge()).toBe(0x08);
+    pic.pending = 0x09;
+    expect(router.hasInterrupt()).toBe(false); // one INTA per message
+  });
+
   it('hardware-disabled APIC: the PIC is the CPU INTR, the APIC receives nothing', () => {
     const { router, pic, lapic, events } = makeApics();
     lapic.writeMsr(MSR_IA32_APIC_BASE, 0xfee0_0000, 0);

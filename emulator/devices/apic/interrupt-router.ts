@@ -63,13 +63,18 @@ class CpuInterruptSource implements InterruptSource {
   hasInterrupt(): boolean {
     if (this.lapic.hasInterrupt()) return true;
     const pic = this.router.pic;
-    return pic !== undefined && this.picRouted() && pic.hasInterrupt();
+    if (pic === undefined) return false;
+    // An ExtINT message runs an INTA cycle whatever the 8259 holds by then (maybe IRQ7).
+    return this.lapic.extIntRequested || (this.picRouted() && pic.hasInterrupt());
   }
 
   acknowledge(): number {
     if (this.lapic.hasInterrupt()) return this.lapic.acknowledge();
     const pic = this.router.pic;
-    if (pic !== undefined && this.picRouted()) return pic.acknowledge(); // the 8259 answers its own spurious IRQ7
+    if (pic !== undefined && (this.lapic.extIntRequested || this.picRouted())) {
+      this.lapic.extIntAcknowledged();
+      return pic.acknowledge(); // the 8259 answers its own spurious IRQ7
+    }
     return this.lapic.acknowledge(); // the APIC's spurious vector
   }
 }

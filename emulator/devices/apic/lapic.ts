@@ -268,6 +268,8 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
   private initialCount = 0;
   /** LINT0/LINT1 input levels. */
   private readonly lint = [false, false];
+  /** An ExtINT message arrived: the next INTA cycle goes to the 8259. */
+  private extInt = false;
 
   // Timer: the count was `countAtStart` at `countStartNs` (0 = stopped).
   private countStartNs = 0;
@@ -318,6 +320,16 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
   get acceptsExtInt(): boolean {
     const l = this.lvt[LVT_LINT0]!;
     return this.hardwareEnabled && !(l & APIC_LVT_MASKED) && ((l >> APIC_DM_SHIFT) & 7) === APIC_DM.ExtINT;
+  }
+
+  /** An ExtINT message is waiting for its INTA cycle at the 8259. */
+  get extIntRequested(): boolean {
+    return this.extInt && this.hardwareEnabled;
+  }
+
+  /** The router ran the INTA cycle of an ExtINT message at the 8259. */
+  extIntAcknowledged(): void {
+    this.extInt = false;
   }
 
   /** True when TSC-deadline timer mode is offered (CPUID.1:ECX[24]). */
@@ -421,7 +433,9 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
         return;
       case APIC_DM.StartUp: this.opts.bus.cpuSignal(this, 'startup', vector & 0xff); return;
       case APIC_DM.ExtINT:
-        // The vector comes from the 8259 through the INTA cycle (router pass-through).
+        // An ExtINT message (e.g. an I/O APIC pin in ExtINT mode): the CPU's next INTA
+        // cycle is answered by the 8259 (the router does it).
+        this.extInt = true;
         this.opts.bus.interruptPending(this);
         return;
       default:
@@ -839,6 +853,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     this.dfr = 0xffff_ffff;
     this.svr = 0xff;
     this.irr.fill(0); this.isr.fill(0); this.tmr.fill(0);
+    this.extInt = false;
     this.esr = 0; this.esrPending = 0;
     this.icrLo = 0; this.icrHi = 0;
     this.lvt.fill(APIC_LVT_MASKED);
@@ -894,6 +909,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
       tscDeadlineInNs: this.tscDeadlineNs < 0 ? -1 : Math.max(0, this.tscDeadlineNs - now),
       lint0: this.lint[0]!,
       lint1: this.lint[1]!,
+      extInt: this.extInt,
     };
   }
 
@@ -952,7 +968,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     const countPhaseNs = int(s, 'countPhaseNs', 0, divisorOf(tdcr) * APIC_BUS_NS - 1);
     const tscDeadlineLo = u32(s, 'tscDeadlineLo'), tscDeadlineHi = u32(s, 'tscDeadlineHi');
     const tscDeadlineInNs = int(s, 'tscDeadlineInNs', -1, 2 ** 52);
-    const lint0 = bool('lint0'), lint1 = bool('lint1');
+    const lint0 = bool('lint0'), lint1 = bool('lint1'), extInt = bool('extInt');
     const tscMode = (lvt[LVT_TIMER]! & APIC_LVT_TIMER_MODE) === APIC_LVT_TIMER_TSCDEADLINE;
     if (!tscMode && (currentCount !== 0) && currentCount > Math.max(initialCount, 0) && (lvt[LVT_TIMER]! & APIC_LVT_TIMER_MODE) === APIC_LVT_TIMER_PERIODIC) {
       throw new Error(`${where}: state.currentCount exceeds initialCount in periodic mode`);
@@ -980,6 +996,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     this.tscDeadlineLo = tscDeadlineLo; this.tscDeadlineHi = tscDeadlineHi;
     this.tscDeadlineNs = -1;
     this.lint[0] = lint0; this.lint[1] = lint1;
+    this.extInt = extInt;
     // Post-load: re-arm the timers relative to the current virtual time.
     if (tscMode) { if (tscDeadlineInNs >= 0) this.armDeadlineAt(now + tscDeadlineInNs); }
     else this.armCounter();
