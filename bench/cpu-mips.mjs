@@ -10,6 +10,7 @@
  * (bench/run.mjs runs it after the Linux benchmark.)
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ export function buildMipsImage(iter) {
   const base = process.env['VIREO_CACHE'] ?? path.join(os.homedir(), '.cache', 'vireo');
   const dir = path.join(base, 'bench');
   mkdirSync(dir, { recursive: true });
-  const tag = execFileSync('sha256sum', [src], { encoding: 'utf8' }).slice(0, 12);
+  const tag = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 12);
   const out = path.join(dir, `cpu-mips-${tag}-${iter}.bin`);
   if (existsSync(out)) return out;
   const flat = `${out}.${process.pid}.flat`;
@@ -135,7 +136,7 @@ export async function runMipsBench({ runs, only, timeoutSec, minstr, json, env }
       process.stderr.write(rec.status === 'ok' ? `${rec.mipsWall?.toFixed(1)} MIPS\n` : `${rec.status}: ${rec.message}\n`);
       if (rec.status === 'ok') results.get(emu).push(rec);
       else failures.get(emu).push(`run ${run}: ${rec.status}: ${rec.message}`);
-      if (json) appendResult(json, { time: new Date().toISOString(), suite: 'mips', emulator: emu, run, config: { iter, loopInstructions, image: path.basename(image) }, ...rec, ...env });
+      if (json) appendResult(json, { time: new Date().toISOString(), suite: 'mips', emulator: emu, run, config: { iter, loopInstructions, image: path.basename(image) }, ...rec, loadavg: os.loadavg(), ...env });
     }
   }
   printTable({

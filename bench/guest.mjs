@@ -20,7 +20,7 @@ export const BOOT_MARKER = 'VIREO-BOOT-OK';
 export const DONE_MARKER = 'VIREO-BENCH-DONE';
 /** Line with the guest-timed workload: `VIREO-BENCH-WORK ms=<n> sum=<sha256 prefix>`. */
 export const WORK_PREFIX = 'VIREO-BENCH-WORK';
-/** SHA-256 of N MiB of zeros starts with this for the default 16 MiB (a sanity check). */
+/** Parses the workload line (the checksum lets the harness check that all guests agree). */
 export const WORK_RE = /VIREO-BENCH-WORK ms=(\d+) sum=([0-9a-f]+)/;
 
 function cacheDir(...sub) {

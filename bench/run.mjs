@@ -12,6 +12,7 @@
  * Results: a table on stdout, one JSON line per run in bench/results/results.jsonl.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BOOT_MARKER, DONE_MARKER, WORK_RE, buildBenchIso, guestToolsMissing } from './guest.mjs';
@@ -154,7 +155,7 @@ async function runLinuxBench({ runs, only, timeoutSec, workMiB, json, env }) {
         : `${rec.status}: ${rec.message}\n`);
       if (rec.status === 'ok') results.get(emu).push(rec);
       else problems.get(emu).push(rec);
-      if (json) appendResult(json, { time: new Date().toISOString(), suite: 'linux', emulator: emu, run, config: { workMiB, memoryMiB: MEMORY_MIB, iso: path.basename(iso) }, ...rec, ...env });
+      if (json) appendResult(json, { time: new Date().toISOString(), suite: 'linux', emulator: emu, run, config: { workMiB, memoryMiB: MEMORY_MIB, iso: path.basename(iso) }, ...rec, loadavg: os.loadavg(), ...env });
     }
   }
   const sums = new Set([...results.values()].flat().map((r) => r.workSum).filter(Boolean));
