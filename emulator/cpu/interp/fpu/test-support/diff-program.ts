@@ -89,9 +89,11 @@ export class DiffProgram {
   asm(...lines: string[]): void {
     for (const l of lines) this.lines.push('  ' + l);
   }
+  /** The input blob (copied to DATA_BASE before the block runs). */
   get inputBlob(): Uint8Array {
     return this.data.subarray(0, this.dataLen);
   }
+  /** Bytes of OUT_BASE the BIOS dumps (16-byte multiple). */
   get outputLength(): number {
     return (this.outLen + 15) & ~15;
   }

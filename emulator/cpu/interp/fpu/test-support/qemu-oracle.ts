@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeHost } from '../fake-host.js';
@@ -38,10 +38,13 @@ function nasm(source: string, name: string): string {
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const out = join(CACHE, `${name}-${hash}.bin`);
   if (!existsSync(out)) {
-    const src = join(CACHE, `${name}-${hash}.asm`);
+    const src = join(CACHE, `${name}-${hash}.${process.pid}.asm`);
     writeFileSync(src, source);
-    const r = spawnSync('nasm', ['-f', 'bin', '-o', out, src], { encoding: 'utf8' });
+    const tmp = `${out}.${process.pid}.tmp`;
+    const r = spawnSync('nasm', ['-f', 'bin', '-o', tmp, src], { encoding: 'utf8' });
+    rmSync(src, { force: true });
     if (r.status !== 0) throw new Error(`nasm failed (${name}): ${r.stderr}`);
+    renameSync(tmp, out); // atomic: concurrent runs never read a partial image
   }
   return out;
 }
@@ -155,13 +158,15 @@ export function runOnQemu(asm: string, data: Uint8Array, outLen: number, cpu = '
   const bios = buildBios(asm, data, outLen);
   const txt = bios.replace(/\.bin$/, `.${cpu}.out`);
   if (!existsSync(txt)) {
-    const tmp = txt + '.tmp';
+    const tmp = `${txt}.${process.pid}.tmp`;
     spawnSync('qemu-system-i386', ['-accel', 'tcg', '-cpu', cpu, '-nographic', '-bios', bios, '-debugcon', `file:${tmp}`,
       '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-display', 'none', '-no-reboot', '-m', '16',
       '-serial', 'none', '-monitor', 'none', '-net', 'none'], { timeout: 60_000, stdio: 'ignore' });
     const out = existsSync(tmp) ? readFileSync(tmp, 'latin1').trim() : '';
+    rmSync(tmp, { force: true });
     if (out.length !== outLen * 2) throw new Error(`QEMU produced ${out.length / 2} of ${outLen} bytes`);
-    writeFileSync(txt, out);
+    writeFileSync(`${txt}.${process.pid}`, out);
+    renameSync(`${txt}.${process.pid}`, txt);
   }
   return parseDump(readFileSync(txt, 'latin1'), outLen);
 }
