@@ -141,6 +141,22 @@ describe('I/O APIC and 8259 routing', () => {
     expect(router.hasInterrupt()).toBe(true);
   });
 
+  it("SeaBIOS smp_setup on one CPU: LINT0 0x8700, LINT1 0x8400, INIT+SIPI to all others; the 8259 still gets through", () => {
+    const { router, pic, rd, wr, events } = makeApics();
+    wr(0xf0, rd(0xf0) | 0x100);
+    wr(APIC_LVT0, 0x8700);
+    wr(0x360, 0x8400);
+    wr(APIC_ICR, 0x000c4500);
+    wr(APIC_ICR, 0x000c4600 | 0x9f);
+    expect(router.unroutedCount).toBe(2);
+    expect(events).toEqual([]);
+    pic.pending = 0x08;
+    router.setPicIntr(true);
+    expect(router.hasInterrupt()).toBe(true);
+    expect(router.acknowledge()).toBe(0x08);
+    expect(rd(APIC_LVT0)).toBe(0x8700); // no remote IRR for ExtINT
+  });
+
   it('an ExtINT message (IOAPIC pin in ExtINT mode) takes the vector from the 8259 even with LINT0 masked', () => {
     const { router, pic, wr, enable, events } = makeApics();
     enable();

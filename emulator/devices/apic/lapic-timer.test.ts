@@ -109,6 +109,21 @@ describe('APIC timer (SDM 11.5.4), 1 count per ns before the divider', () => {
     expect(drain(lapic)).toEqual([0x41]);
   });
 
+  it('changing the timer mode disarms the timer (SDM 11.5.4.1)', () => {
+    const { clock, lapic, rd, wr, enable } = makeApics();
+    enable();
+    wr(APIC_TDCR, 0xb);
+    wr(APIC_LVTT, 0x43);
+    wr(APIC_TMICT, 100);
+    clock.step(10);
+    wr(APIC_LVTT, 0x43 | MASKED); // same mode: keeps counting
+    expect(rd(APIC_TMCCT)).toBe(90);
+    wr(APIC_LVTT, 0x43 | PERIODIC);
+    expect([rd(APIC_TMICT), rd(APIC_TMCCT)]).toEqual([0, 0]);
+    clock.step(1000);
+    expect(drain(lapic)).toEqual([]);
+  });
+
   it('a late scheduler delivers one interrupt and stays on the period grid', () => {
     const { clock, lapic, rd, wr, enable } = makeApics();
     enable();

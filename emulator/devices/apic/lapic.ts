@@ -15,11 +15,15 @@
  *   destinations, 11.6.2.4 lowest priority (APR), 11.8.3 interrupt acceptance (IRR, ISR,
  *   TMR, PPR), 11.8.3.1 TPR/PPR, 11.8.5 EOI (broadcast to the I/O APIC for level-triggered
  *   vectors), 11.9 spurious interrupts.
- * QEMU hw/intc/apic.c for the unspecified corners: the BSP's LINT0 resets to ExtINT
- * unmasked (virtual wire, what the BIOS would program), LVT writes while software-disabled
- * keep the mask bit, sub-dword reads return the bytes of the dword, sub-dword and
- * unaligned writes are ignored, fixed interrupts received while software-disabled are
- * held in the IRR.
+ * QEMU hw/intc/apic.c / apic_common.c for the unspecified corners: the BSP's LINT0
+ * resets to ExtINT unmasked (virtual wire, what SeaBIOS programs anyway: 0x8700), reserved
+ * registers set ESR "illegal register address", sub-dword and unaligned writes are
+ * ignored, fixed interrupts received while software-disabled are held in the IRR.
+ * Our own choices: sub-dword reads return the addressed bytes of the dword (QEMU returns
+ * 0; the SDM only allows 32-bit accesses), writes to read-only registers count as
+ * illegal register addresses too; as KVM and SDM 11.5.4.1 ("a write to the LVT timer
+ * register that changes the timer mode disarms the timer"), a mode change stops the
+ * counter (TMICT = 0) and clears IA32_TSC_DEADLINE.
  *
  * Timer frequency: the timer counts the 1 GHz APIC bus clock (1 count per virtual
  * nanosecond before the divider), as QEMU does; TSC-deadline converts TSC ticks to
@@ -642,9 +646,10 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
       const oldMode = old & APIC_LVT_TIMER_MODE;
       const newMode = v & APIC_LVT_TIMER_MODE;
       if (oldMode !== newMode) {
-        if (oldMode === APIC_LVT_TIMER_TSCDEADLINE) this.disarmDeadline(true);
-        this.rebaseCounter();
-        if (newMode === APIC_LVT_TIMER_TSCDEADLINE) this.countAtStart = 0;
+        // SDM 11.5.4.1: a mode change disarms the timer (KVM also clears TMICT).
+        this.disarmDeadline(true);
+        this.countAtStart = 0;
+        this.initialCount = 0;
       }
       this.lvt[n] = v >>> 0;
       this.armCounter();
