@@ -632,3 +632,29 @@ describe('SIMD corner cases', () => {
     expect(() => x(st, h, 0xc2, 0, 1, 0, 8)).toThrow(/fault 6/);
   });
 });
+
+describe('SIMD underflow', () => {
+  it('exact denormal results: no UE when masked, flushed with UE|PE under FZ, #XM when UE unmasked', () => {
+    const { st, h } = setup();
+    setX(st, 0, 1, 0, 0, 0);
+    setX(st, 1, 2, 0, 0, 0);
+    x(st, h, 0x58, 0, 1, 0xf3); // ADDSS denormals: exact
+    expect(st.u32[0]).toBe(3);
+    expect(st.mxcsr & 0x30).toBe(0);
+    st.mxcsr = 0x1f80 | 0x8000;
+    setX(st, 0, 1, 0, 0, 0);
+    x(st, h, 0x58, 0, 1, 0xf3);
+    expect(st.u32[0]).toBe(0);
+    expect(st.mxcsr & 0x30).toBe(0x30);
+    st.mxcsr = 0x1f80 & ~(1 << 11); // unmask UE
+    setX(st, 0, 1, 0, 0, 0);
+    expect(() => x(st, h, 0x58, 0, 1, 0xf3)).toThrow(/fault 19/);
+    expect(st.mxcsr & 0x10).toBe(0x10);
+    st.mxcsr = 0x1f80;
+    setPD(st, 0, 1e-300);
+    setPD(st, 1, 1e300);
+    x(st, h, 0x5e, 0, 1, 0xf2); // DIVSD to zero: UE + PE
+    expect(st.f64[0]).toBe(0);
+    expect(st.mxcsr & 0x30).toBe(0x30);
+  });
+});

@@ -98,13 +98,28 @@ export function out32(s: SimdState, r: number, res: number, o: number, fromFinit
     if (rr !== 0) {
       f = directedRound(s.scratch, f, rr, rc, true);
       s.pending |= MX_PE;
-      if (Math.abs(f) < MIN_NORMAL_F32) {
-        s.pending |= MX_UE;
-        if (s.mxcsr & MX_FZ && s.mxcsr & (MX_UE << 7)) f = f < 0 || Object.is(f, -0) ? -0 : 0;
-      }
     }
+    if (f !== 0 && Math.abs(f) < MIN_NORMAL_F32) f = tiny(s, f, rr !== 0);
+    else if (f === 0 && rr !== 0) s.pending |= MX_UE; // underflowed all the way to zero
   }
   s.f32[o] = f;
+}
+
+/**
+ * A tiny (denormal) result, detected after rounding: masked UE flags underflow only when
+ * inexact, unmasked UE always; FZ (with UE masked) flushes to a signed zero with UE and PE.
+ */
+function tiny(s: SimdState, f: number, inexact: boolean): number {
+  if ((s.mxcsr & (MX_UE << 7)) === 0) {
+    s.pending |= MX_UE;
+    return f;
+  }
+  if (s.mxcsr & MX_FZ) {
+    s.pending |= MX_UE | MX_PE;
+    return f < 0 ? -0 : 0;
+  }
+  if (inexact) s.pending |= MX_UE;
+  return f;
 }
 
 /** Stores binary64 r (already nearest-rounded, residual sign `res`) at f64 lane `o`. */
@@ -114,13 +129,13 @@ export function out64(s: SimdState, r: number, res: number, o: number, fromFinit
       s.pending |= MX_OE | MX_PE;
       r = overflowResult(r < 0, (s.mxcsr >>> 13) & 3, false);
     }
-  } else if (res !== 0) {
-    r = directedRound(s.scratch, r, res, (s.mxcsr >>> 13) & 3, false);
-    s.pending |= MX_PE;
-    if (Math.abs(r) < MIN_NORMAL_F64) {
-      s.pending |= MX_UE;
-      if (s.mxcsr & MX_FZ && s.mxcsr & (MX_UE << 7)) r = r < 0 || Object.is(r, -0) ? -0 : 0;
+  } else {
+    if (res !== 0) {
+      r = directedRound(s.scratch, r, res, (s.mxcsr >>> 13) & 3, false);
+      s.pending |= MX_PE;
     }
+    if (r !== 0 && Math.abs(r) < MIN_NORMAL_F64) r = tiny(s, r, res !== 0);
+    else if (r === 0 && res !== 0) s.pending |= MX_UE;
   }
   s.f64[o] = r;
 }
@@ -236,12 +251,14 @@ export function arith64(s: SimdState, op: number, a: number, b: number, o: numbe
     }
     case OP_MUL:
       r = x * y;
+      // tiny products always need the residual: it decides UE (and FZ needs none of it)
       if ((want || Math.abs(r) < MIN_NORMAL_F64) && Number.isFinite(r)) res = productError(x, y, r);
       break;
     case OP_DIV:
       if (y === 0 && x !== 0 && Number.isFinite(x)) s.pending |= MX_ZE;
       r = x / y;
-      if (want && Number.isFinite(r) && r !== 0) res = divResidual(x, y, r);
+      if (r === 0 && x !== 0 && Number.isFinite(y)) res = (x < 0) !== (y < 0) ? -1 : 1; // underflowed to zero
+      else if (want && Number.isFinite(r) && r !== 0) res = divResidual(x, y, r);
       break;
     case OP_SQRT:
       if (y < 0) {

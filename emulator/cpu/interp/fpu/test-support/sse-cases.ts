@@ -74,6 +74,18 @@ export function buildSseCases(): DiffProgram {
       }
     }
   }
+  // DAZ / FZ with denormal operands for every arithmetic kind
+  for (const op of ['addps', 'mulps', 'minps', 'maxps', 'sqrtps', 'divps', 'cvtps2pd', 'cvtps2dq', 'minsd', 'maxpd', 'addpd', 'cvtsd2ss']) {
+    for (const m of [0x1f80, 0x1fc0, 0x9f80, 0x9fc0]) {
+      const dbl = /(pd|sd|2ss)$/.test(op) && op !== 'cvtps2pd';
+      const a = dbl ? [1, 0, 0, 0x80000000] : [0x00000001, 0x807fffff, 0x00400000, 0x3f800000];
+      const b = dbl ? [5, 0x00080000, 0, 0x3ff00000] : [0x00000002, 0x80000003, 0x00800000, 0x80000001];
+      const label = `${op} denormals mx${m.toString(16)}`;
+      p.asm(`ldmxcsr [${mx(m)}]`, `movups xmm0, [${p.dwords(a)}]`, `movups xmm1, [${p.dwords(b)}]`, `${op} xmm0, xmm1`,
+        `movups [${p.out(label, 16)}], xmm0`);
+      flags(label);
+    }
+  }
   // Compares
   for (let pred = 0; pred < 8; pred++) {
     for (const sfx of ['ps', 'ss', 'pd', 'sd']) {
