@@ -121,6 +121,9 @@ describe('interrupt acceptance and priority (SDM 11.8)', () => {
     wr(APIC_EOI, 0);
     wr(APIC_TASKPRI, 0);
     expect(lapic.hasInterrupt()).toBe(true);
+    lapic.writeCr8(0x14); // CR8 sets TPR[7:4] only
+    expect([rd(APIC_TASKPRI), lapic.readCr8()]).toEqual([0x40, 4]);
+    expect(lapic.hasInterrupt()).toBe(false);
   });
 
   it('returns the spurious vector when the TPR masks the interrupt late', () => {

@@ -346,6 +346,17 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     return this.tpr;
   }
 
+  /** MOV from CR8 (64-bit mode): TPR[7:4] (SDM 11.8.6). */
+  readCr8(): number {
+    return this.tpr >> 4;
+  }
+
+  /** MOV to CR8 (64-bit mode): TPR[7:4] = value[3:0], TPR[3:0] = 0 (SDM 11.8.6). */
+  writeCr8(value: number): void {
+    this.tpr = (value & 0xf) << 4;
+    this.notifyIfPending();
+  }
+
   /** The processor priority (SDM 11.8.3.1). */
   processorPriority(): number {
     const isrv = Math.max(highestBit(this.isr), 0);
