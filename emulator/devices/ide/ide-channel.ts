@@ -168,7 +168,7 @@ export class IdeChannel implements Device {
       this.devCtl = devCtl;
       this.intrq = intrq;
       for (const a of applies) if (a && a()) this.intrq = true;
-      this.lineLevel = !this.lineLevel; // force the line to be driven
+      this.lineLevel = !(this.intrq && !(this.devCtl & ATA_DC_NIEN)); // force the line to be driven
       this.updateLine();
     };
   }
