@@ -169,7 +169,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Content-Security-Policy', [
       "default-src 'self'", `connect-src 'self' ws://${req.headers.host ?? 'localhost'}`, "img-src 'self' data:",
-      "style-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
+      // xterm.js (serial console) creates inline <style> elements; scripts stay strictly 'self'.
+      "style-src 'self'", "style-src-elem 'self' 'unsafe-inline'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'",
     ].join('; '));
   }
 

@@ -25,14 +25,19 @@ export interface ServerProcess {
 /** Path of the built server entry. */
 export const SERVER_CLI = path.resolve('dist/main/server/cli.js');
 
-/** Starts the server with `--port 0 --data-dir dataDir`; rejects with its stderr if it does not print its URL. */
-export function startServerProcess(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ServerProcess> {
+/**
+ * Starts the server with `--port 0 --data-dir dataDir`; rejects with its stderr if it does
+ * not print its URL. `env` adds environment variables (e.g. `VIREO_TEST_HOOKS: '1'`).
+ */
+export function startServerProcess(
+  dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000, env: Record<string, string> = {},
+): Promise<ServerProcess> {
   if (!existsSync(SERVER_CLI)) {
     return Promise.reject(new Error(`${SERVER_CLI} is missing: run \`npm run build\` before the end-to-end tests`));
   }
   const child = spawn(process.execPath, [SERVER_CLI, '--port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VIREO_DATA_DIR: undefined },
+    env: { ...process.env, VIREO_DATA_DIR: undefined, ...env },
   });
   let stdout = '';
   let stderr = '';

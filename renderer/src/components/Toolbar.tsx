@@ -1,7 +1,8 @@
-/** The toolbar: New and Delete, plus the host summary. */
+/** The toolbar: New and Delete, the selected VM's run controls, plus the host summary. */
 import { selectHostInfo, selectSelectedVm } from '../store/selectors.js';
 import { useAppStore } from '../store/context.js';
 import { formatBytesGiB } from '../format.js';
+import { VmActions } from './VmActions.js';
 
 /** Top bar of the window. */
 export function Toolbar() {
@@ -17,12 +18,16 @@ export function Toolbar() {
       <button
         type="button"
         className="btn"
-        disabled={!selected}
+        disabled={!selected || (selected.state !== 'stopped' && selected.state !== 'crashed')}
         onClick={() => { if (selected) openDialog({ kind: 'delete-vm', id: selected.config.id }); }}
-        title={selected ? `Delete ${selected.config.name}` : 'Select a VM to delete it'}
+        title={!selected ? 'Select a VM to delete it'
+          : selected.state !== 'stopped' && selected.state !== 'crashed' ? `Shut ${selected.config.name} down before deleting it`
+            : `Delete ${selected.config.name}`}
       >
         Delete
       </button>
+      <span className="toolbar-sep" aria-hidden="true" />
+      <VmActions vm={selected} />
       <span className="spacer" />
       {host && (
         <span className="host-summary" title={`Vireo ${host.version} (${host.shell})`}>

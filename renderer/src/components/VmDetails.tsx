@@ -1,13 +1,18 @@
-/** The details pane: the selected VM's configuration. */
+/** The details pane: the selected VM's state and run controls, its configuration and its console. */
+import { useState } from 'react';
 import { useAppStore } from '../store/context.js';
+import { ConsolePanel } from './console/ConsolePanel.js';
 import { selectSelectedVm } from '../store/selectors.js';
 import { formatDateTime, formatMiB, formatState } from '../format.js';
 
 const BOOT_LABELS = { cdrom: 'CD-ROM', disk: 'Disk', network: 'Network' } as const;
 
+type DetailsTab = 'overview' | 'console';
+
 /** Right pane. */
 export function VmDetails() {
   const vm = useAppStore(selectSelectedVm);
+  const [tab, setTab] = useState<DetailsTab>('overview');
   if (!vm) {
     return <p className="placeholder">Select a virtual machine to see its configuration.</p>;
   }
@@ -16,9 +21,17 @@ export function VmDetails() {
     <article className="details" aria-labelledby="details-title">
       <header className="details-header">
         <h2 id="details-title">{config.name}</h2>
-        <span className={`state state-${state}`}>{formatState(state)}</span>
+        <span className={`state state-${state}`} role="status" aria-label={`State: ${formatState(state)}`}>{formatState(state)}</span>
       </header>
-      {stateReason && <p className="state-reason">{stateReason}</p>}
+      {stateReason && <p className={`state-reason state-reason-${state}`}>{stateReason}</p>}
+      <div role="tablist" aria-label="Details views" className="tabs">
+        {(['overview', 'console'] as const).map((t) => (
+          <button key={t} type="button" role="tab" aria-selected={tab === t} className={`tab${tab === t ? ' active' : ''}`} onClick={() => setTab(t)}>
+            {t === 'overview' ? 'Overview' : 'Console'}
+          </button>
+        ))}
+      </div>
+      {tab === 'console' ? <ConsolePanel vm={vm} /> : <>
       <section aria-labelledby="overview-title">
         <h3 id="overview-title">Overview</h3>
         <dl className="props">
@@ -51,6 +64,7 @@ export function VmDetails() {
           </table>
         )}
       </section>
+      </>}
     </article>
   );
 }

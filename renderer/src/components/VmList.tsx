@@ -4,8 +4,17 @@
  */
 import { useRef, type KeyboardEvent } from 'react';
 import { useAppStore } from '../store/context.js';
-import { selectVms } from '../store/selectors.js';
+import type { VmEntry } from '../../../protocol/index.js';
+import { selectStats, selectVms } from '../store/selectors.js';
 import { formatState } from '../format.js';
+import { Sparkline } from './Sparkline.js';
+
+/** The CPU sparkline of a running or paused VM (nothing otherwise). */
+function VmCpu({ vm }: { vm: VmEntry }) {
+  const stats = useAppStore(selectStats(vm.config.id));
+  if (!stats || (vm.state !== 'running' && vm.state !== 'paused')) return null;
+  return <Sparkline stats={stats} />;
+}
 
 /** The list of VMs. */
 export function VmList() {
@@ -41,7 +50,7 @@ export function VmList() {
   const tabStop = vms.some((v) => v.config.id === selectedId) ? selectedId : vms[0]?.config.id;
   return (
     <ul ref={listRef} className="vm-list" role="listbox" aria-label="Virtual machines" onKeyDown={onKeyDown}>
-      {vms.map(({ config, state }) => (
+      {vms.map((vm) => { const { config, state, stateReason } = vm; return (
         <li
           key={config.id}
           role="option"
@@ -54,10 +63,11 @@ export function VmList() {
           <span className="vm-name">{config.name}</span>
           <span className="vm-meta">
             <span className="vm-os">{config.os.name}</span>
-            <span className={`state state-${state}`}>{formatState(state)}</span>
+            <VmCpu vm={vm} />
+            <span className={`state state-${state}`} title={stateReason}>{formatState(state)}</span>
           </span>
         </li>
-      ))}
+      ); })}
     </ul>
   );
 }

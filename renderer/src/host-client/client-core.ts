@@ -3,6 +3,7 @@
  * schemas, the typed result of each method, and the event listener registry.
  */
 import type { z } from 'zod';
+import type { SerialStream } from './serial-stream.js';
 import {
   ApiError, EventMessage, ResultMessage, apiEvents, apiMethods, describeZodError, isApiEvent,
   type ApiEvent, type ApiEventPayload, type ApiMethod, type ApiParams, type ApiResult, type HostClient,
@@ -21,6 +22,8 @@ export interface RendererHostClient extends HostClient {
   onConnection(listener: (state: ConnectionState) => void): () => void;
   /** Closes the connection for good (tests, page unload). */
   close(): void;
+  /** Opens the serial console of VM `id` (a byte stream; history first). */
+  openSerial(id: string): SerialStream;
 }
 
 /** Re-exported for convenience: the parameter and result types of each method. */

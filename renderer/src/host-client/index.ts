@@ -9,7 +9,8 @@ import { WebSocketHostClient } from './ws-client.js';
 
 export type { ConnectionState, RendererHostClient } from './client-core.js';
 export { PreloadHostClient } from './preload-client.js';
-export { WebSocketHostClient } from './ws-client.js';
+export { WebSocketHostClient, serialUrlFor } from './ws-client.js';
+export type { SerialStatus, SerialStream } from './serial-stream.js';
 
 declare global {
   interface Window {

@@ -1,6 +1,7 @@
 /** HostClient over the Electron preload bridge (`window.vireo`). */
 import type { ApiEvent, ApiEventPayload, ApiMethod, ApiParams, ApiResult, VireoBridge } from '../../../protocol/index.js';
 import { EventHub, parseResult, type ConnectionState, type RendererHostClient } from './client-core.js';
+import { PortSerialStream, type SerialStream } from './serial-stream.js';
 
 /** A host client for the desktop shell: IPC through the preload's `window.vireo`. */
 export class PreloadHostClient implements RendererHostClient {
@@ -32,6 +33,11 @@ export class PreloadHostClient implements RendererHostClient {
   /** @inheritdoc IPC never disconnects: the listener is never called. */
   onConnection(_listener: (state: ConnectionState) => void): () => void {
     return () => undefined;
+  }
+
+  /** @inheritdoc A MessagePort from the main process, through the preload. */
+  openSerial(id: string): SerialStream {
+    return new PortSerialStream(this.bridge, id);
   }
 
   /** @inheritdoc */

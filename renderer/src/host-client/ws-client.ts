@@ -6,6 +6,7 @@
 import { ApiError, describeZodError, HostToClientMessage } from '../../../protocol/index.js';
 import type { ApiEvent, ApiEventPayload, ApiMethod, ApiParams, ApiResult } from '../../../protocol/index.js';
 import { EventHub, parseResult, type ConnectionState, type RendererHostClient } from './client-core.js';
+import { WebSocketSerialStream, type SerialStream } from './serial-stream.js';
 
 interface Pending {
   method: ApiMethod;
@@ -29,6 +30,13 @@ export interface WebSocketHostClientOptions {
 export type WebSocketConstructor = new (url: string) => WebSocket;
 
 const OPEN = 1;
+
+/** The serial console URL of VM `id` for the API endpoint `apiUrl` (same origin and token). */
+export function serialUrlFor(apiUrl: string, id: string): string {
+  const url = new URL(apiUrl);
+  url.pathname = `/vm/${encodeURIComponent(id)}/serial`;
+  return url.toString();
+}
 
 /** A host client for the browser shell. */
 export class WebSocketHostClient implements RendererHostClient {
@@ -77,6 +85,11 @@ export class WebSocketHostClient implements RendererHostClient {
   onConnection(listener: (state: ConnectionState) => void): () => void {
     this.connectionListeners.add(listener);
     return () => { this.connectionListeners.delete(listener); };
+  }
+
+  /** @inheritdoc A binary WebSocket at `/vm/<id>/serial` next to the API endpoint, same token. */
+  openSerial(id: string): SerialStream {
+    return new WebSocketSerialStream(serialUrlFor(this.options.url, id), this.options.WebSocketImpl);
   }
 
   /** @inheritdoc */

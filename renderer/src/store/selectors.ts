@@ -16,6 +16,10 @@ export const selectIsEmpty = (s: AppState): boolean => s.listStatus === 'ready' 
 export const selectLibraryErrors = (s: AppState) => s.libraryErrors;
 /** The open dialog. */
 export const selectDialog = (s: AppState) => s.dialog;
+/** CPU statistics of VM `id`, or undefined. */
+export const selectStats = (id: string) => (s: AppState) => s.stats[id];
+/** The lifecycle action in flight for VM `id`, or undefined. */
+export const selectPendingAction = (id: string) => (s: AppState) => s.pendingAction[id];
 /** The connection state. */
 export const selectConnection = (s: AppState) => s.connection;
 /** Notices, oldest first. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError, type ApiEvent, type ApiEventPayload, type ApiMethod, type ApiParams, type ApiResult, type VmEntry } from '../../../protocol/index.js';
-import type { ConnectionState, RendererHostClient } from '../host-client/index.js';
+import type { ConnectionState, RendererHostClient, SerialStream } from '../host-client/index.js';
 import { selectIsEmpty, selectNameTaken, selectSelectedVm, selectVms } from './selectors.js';
 import { bindStoreToHost, createAppStore } from './store.js';
 
@@ -39,6 +39,7 @@ class FakeClient implements RendererHostClient {
   onConnection(l: (s: ConnectionState) => void): () => void { this.connListeners.add(l); return () => this.connListeners.delete(l); }
   setState(s: ConnectionState): void { this.state = s; for (const l of this.connListeners) l(s); }
   close(): void {}
+  openSerial(): SerialStream { throw new Error('openSerial: not scripted'); }
 }
 
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));

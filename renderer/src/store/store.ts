@@ -6,6 +6,7 @@ import { devtools } from 'zustand/middleware';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { RendererHostClient } from '../host-client/index.js';
 import type { AppState } from './types.js';
+import { createSessionSlice } from './session-slice.js';
 import { createUiSlice } from './ui-slice.js';
 import { createVmsSlice } from './vms-slice.js';
 
@@ -22,6 +23,7 @@ export function createAppStore(client: RendererHostClient): AppStore {
     devtools(
       (...a) => ({
         ...createVmsSlice(client)(...a),
+        ...createSessionSlice(client)(...a),
         ...createUiSlice()(...a),
       }),
       { name: 'vireo', enabled: import.meta.env.DEV },
@@ -45,6 +47,7 @@ export function bindStoreToHost(store: AppStore, client: RendererHostClient): ()
   const offs = [
     client.on('vm.changed', (entry) => s().applyVmChanged(entry)),
     client.on('vm.removed', ({ id }) => s().applyVmRemoved(id)),
+    client.on('vm.stats', (stats) => s().applyStats(stats)),
     client.onConnection((state) => {
       s().setConnection(state);
       if (state === 'open') onOpen();

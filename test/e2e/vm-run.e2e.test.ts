@@ -1,0 +1,154 @@
+/**
+ * End to end through the browser shell: run a VM from the UI on the real emulator worker
+ * (SeaBIOS). Create, Start, see it running with a CPU sparkline, look at its screen and
+ * serial console, Force off; then kill its worker through the test hook and see "crashed"
+ * with the reason while the app keeps working. Needs `npm run build` first.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ResultMessage } from '../../protocol/index.js';
+import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+
+const skipReason = chromiumSkipReason();
+if (skipReason) console.warn(`vm-run e2e skipped: ${skipReason}`);
+
+/** Calls one API method over a fresh WebSocket (as a second client would). */
+async function apiCall(server: ServerProcess, method: string, params: unknown): Promise<ResultMessage> {
+  const ws = new WebSocket(`${server.origin.replace(/^http/, 'ws')}/api?token=${server.token}`, { headers: { Origin: server.origin } });
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  try {
+    const answer = new Promise<ResultMessage>((resolve) => {
+      ws.on('message', (data) => {
+        const parsed = ResultMessage.safeParse(JSON.parse(String(data)));
+        if (parsed.success && parsed.data.id === 1) resolve(parsed.data);
+      });
+    });
+    ws.send(JSON.stringify({ kind: 'call', id: 1, method, params }));
+    return await answer;
+  } finally {
+    ws.close();
+  }
+}
+
+/** Non-black pixels of the screen snapshot currently shown (decoded in the page). */
+function litPixels(page: Page, alt: string): Promise<number> {
+  return page.evaluate(async (altText) => {
+    const img = document.querySelector<HTMLImageElement>(`img[alt="${altText}"]`);
+    if (!img) return -1;
+    await img.decode().catch(() => undefined);
+    if (img.naturalWidth === 0) return -1;
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return -1;
+    ctx.drawImage(img, 0, 0);
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let lit = 0;
+    for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 0) + (data[i + 1] ?? 0) + (data[i + 2] ?? 0) > 0) lit++;
+    return lit;
+  }, alt);
+}
+
+describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
+  let browser: Browser;
+  let dataDir: string;
+  let server: ServerProcess;
+  let page: Page;
+  const errors: string[] = [];
+  const name = 'Run Me';
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'vireo-e2e-run-'));
+    server = await startServerProcess(dataDir, [], 20_000, { VIREO_TEST_HOOKS: '1' });
+    browser = await launchChromium();
+    page = await browser.newPage();
+    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    await browser?.close();
+    await server?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const badge = (): Promise<string | null> => page.getByRole('article').locator('.details-header .state').textContent();
+  const button = (label: string) => page.getByRole('toolbar').getByRole('button', { name: label, exact: true });
+
+  it('creates a VM and starts it', async () => {
+    await page.goto(server.url);
+    await page.getByRole('button', { name: 'New VM' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New virtual machine' });
+    await dialog.getByLabel('Name').fill(name);
+    await dialog.getByLabel('Memory (MiB)').fill('128');
+    await dialog.getByLabel('CPUs').fill('1');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('article').getByRole('heading', { name }).waitFor();
+    expect(await badge()).toBe('Stopped');
+    expect(await button('Pause').isDisabled()).toBe(true);
+    expect(await button('Force off').isDisabled()).toBe(true);
+
+    await button('Start').click();
+    await expect.poll(badge, { timeout: 60_000 }).toBe('Running');
+    expect(await button('Start').isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Delete', exact: true }).isDisabled()).toBe(true);
+    // The CPU sparkline appears in the list once the first sample arrives.
+    await page.getByRole('option', { name: new RegExp(name) }).getByRole('img', { name: /^CPU / }).waitFor({ timeout: 30_000 });
+  });
+
+  it('shows the screen (not blank) and the serial console', async () => {
+    await page.getByRole('tab', { name: 'Console' }).click();
+    await page.getByRole('tab', { name: 'Screen' }).waitFor();
+    const alt = `Screen of ${name}`;
+    await page.getByRole('img', { name: alt }).waitFor({ timeout: 30_000 });
+    await expect.poll(() => litPixels(page, alt), { timeout: 60_000, interval: 1000 }).toBeGreaterThan(100);
+    const text = await apiCall(server, 'vm.list', {});
+    const id = text.ok ? (text.result as { vms: { config: { id: string } }[] }).vms[0]?.config.id : undefined;
+    await expect.poll(async () => {
+      const r = await apiCall(server, 'vm.screenText', { id });
+      return r.ok ? (r.result as { text: string }).text : '';
+    }, { timeout: 60_000, interval: 1000 }).toContain('SeaBIOS');
+
+    await page.getByRole('tab', { name: 'Serial' }).click();
+    await page.getByRole('group', { name: `Serial console of ${name}` }).waitFor();
+    await page.getByText('Serial: open').waitFor({ timeout: 10_000 });
+  });
+
+  it('pauses, resumes and forces the VM off', async () => {
+    await button('Pause').click();
+    await expect.poll(badge, { timeout: 20_000 }).toBe('Paused');
+    await button('Resume').click();
+    await expect.poll(badge, { timeout: 20_000 }).toBe('Running');
+    await button('Force off').click();
+    await expect.poll(badge, { timeout: 20_000 }).toBe('Stopped');
+    expect(await page.getByRole('article').textContent()).toContain('Forced off');
+  });
+
+  it('shows "crashed" with the reason when the worker dies, and keeps working', async () => {
+    await button('Start').click();
+    await expect.poll(badge, { timeout: 60_000 }).toBe('Running');
+    const list = await apiCall(server, 'vm.list', {});
+    const id = list.ok ? (list.result as { vms: { config: { id: string } }[] }).vms[0]?.config.id : undefined;
+    expect(await apiCall(server, 'test.killWorker', { id })).toMatchObject({ ok: true });
+    await expect.poll(badge, { timeout: 20_000 }).toBe('Crashed');
+    expect(await page.getByRole('article').locator('.state-reason').textContent()).toMatch(/The emulator worker exited unexpectedly/);
+    // The app (and the VM) keep working.
+    await button('Start').click();
+    await expect.poll(badge, { timeout: 60_000 }).toBe('Running');
+    await button('Shut down').click();
+    await expect.poll(badge, { timeout: 30_000 }).toBe('Stopped');
+    expect(await page.getByRole('button', { name: 'Delete', exact: true }).isDisabled()).toBe(false);
+  });
+
+  it('logged no page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});
