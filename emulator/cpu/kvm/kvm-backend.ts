@@ -1,0 +1,599 @@
+/**
+ * KvmCpu: the CpuBackend that lets Linux KVM execute the guest, with Vireo's device model
+ * answering port I/O and MMIO through VmOps (cloud-hypervisor's Vcpu/VmOps split).
+ *
+ * Follows Documentation/virt/kvm/api.rst:
+ *   4.2  KVM_CREATE_VM            4.7  KVM_CREATE_VCPU        4.35 KVM_SET_USER_MEMORY_REGION
+ *   4.48 KVM_SET_TSS_ADDR         4.59 KVM_SET_IDENTITY_MAP_ADDR (values as QEMU: 0xfffbd000 / 0xfffbc000)
+ *   4.24 KVM_CREATE_IRQCHIP       4.25 KVM_IRQ_LINE           4.70 KVM_CREATE_PIT2
+ *   4.46 KVM_GET_SUPPORTED_CPUID  4.73 KVM_SET_CPUID2         4.10/4.11 KVM_GET/SET_REGS
+ *   4.12/4.13 KVM_GET/SET_SREGS   4.16 KVM_INTERRUPT          4.21 KVM_SET_SIGNAL_MASK
+ *   4.22/4.23 KVM_GET/SET_FPU     4.126 KVM_NMI               4.10 KVM_RUN and section 5
+ *   (kvm_run: request_interrupt_window, immediate_exit, ready_for_interrupt_injection,
+ *   if_flag; exits IO, MMIO, HLT, SHUTDOWN, FAIL_ENTRY, INTERNAL_ERROR, SYSTEM_EVENT,
+ *   IRQ_WINDOW_OPEN, INTR).
+ *
+ * Interrupt controllers, two modes:
+ * - `irqchip: 'userspace'` (works with the pc board as it is): the board's TypeScript
+ *   8259 is the InterruptSource; when INTR is up and the guest can take it we KVM_INTERRUPT
+ *   the acknowledged vector, otherwise we set request_interrupt_window. HLT exits to us
+ *   and becomes CpuExit.Halt. CPUID reports no local APIC (the board has none).
+ * - `irqchip: 'kernel'`: KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2 (in-kernel PIC, IOAPIC,
+ *   LAPIC and PIT; they answer their ports and the IOAPIC MMIO window inside the kernel),
+ *   device interrupts go through `irqSink` (KVM_IRQ_LINE), HLT sleeps inside KVM_RUN.
+ *
+ * Bounding KVM_RUN: a POSIX timer (timer_create, SIGEV_THREAD_ID) sends KICK_SIGNAL to
+ * the running thread `sliceMs` after run() starts. The signal is blocked in the thread and
+ * unblocked only during KVM_RUN through KVM_SET_SIGNAL_MASK, so KVM_RUN returns EINTR and
+ * the signal is then consumed with sigtimedwait; no handler ever runs. `kick()` during
+ * a VmOps callback sets kvm_run.immediate_exit (api.rst 5), so the next KVM_RUN returns at
+ * once. A kick from another thread would need that thread to signal this one (tgkill with
+ * KICK_SIGNAL): not wired, the machine is single-threaded today. A KvmCpu must be used from
+ * the thread that created it.
+ *
+ * instructionsRetired is an estimate: KVM has no retired-instruction count without a
+ * guest PMU, so it counts 1 instruction per nanosecond spent in KVM_RUN (a 1 GHz, IPC 1
+ * guess) plus 1 per exit. Do not use it for deterministic timing (the run loop's
+ * deterministic mode cannot work with KVM).
+ *
+ * Leaves out: A20 masking (KVM has none; setA20 is recorded only, as with QEMU+KVM),
+ * SMM, MSR reset beyond what KVM does at vCPU creation, in-kernel irqchip state reset
+ * on reset() (KVM_SET_IRQCHIP/LAPIC), GSI routing (KVM's default routing sends GSI 0 to
+ * IOAPIC pin 0, not pin 2 as the MADT says: fine for PIC guests), multiple vCPUs,
+ * save/load of CPU state, 64-bit MMIO above 4 GiB, dirty logging.
+ */
+import type { CpuBackend, CpuExit as CpuExitT, CpuRegs, InterruptSource, VmOps } from '../backend.js';
+import { CpuExit } from '../backend.js';
+import type { AccessSize } from '../../devices/device.js';
+import type { GuestMemory } from '../../memory/guest-memory.js';
+import { PAGE_SIZE } from '../../memory/guest-memory.js';
+import {
+  CLOCK_MONOTONIC, EINTR, KERNEL_SIGSET_BYTES, KVM, KVM_EXIT, KVM_EXIT_IO_OUT, KVM_INTERNAL_ERROR, KVM_MAX_CPUID_ENTRIES,
+  KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT, Layout, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, SIGEVENT,
+  SIGEV_THREAD_ID, SIGSET_BYTES, SIG_BLOCK, StructBuf, exitReasonName, libc, sigaddset, type Libc,
+} from './kvm-sys.js';
+import { planSlots, slotsFromFlatView, type ActiveSlot, type KvmMemoryMap } from './kvm-slots.js';
+import { probeKvm } from './kvm-probe.js';
+
+/** Where interrupts from the board's devices go when KVM owns the interrupt controllers. */
+export interface IrqSink {
+  /** Sets the level of global system interrupt `gsi` (0-15: ISA IRQs, PIC and IOAPIC; 16-23: IOAPIC pins). */
+  setIrq(gsi: number, level: boolean): void;
+}
+
+/** The real-time signal used to bound KVM_RUN (SIGRTMIN + 6 with glibc's SIGRTMIN of 34). */
+export const KICK_SIGNAL = 40;
+/** KVM_SET_TSS_ADDR: three pages below the identity map, below a 256 KiB BIOS (QEMU's choice). */
+export const TSS_ADDR = 0xfffbd000;
+/** KVM_SET_IDENTITY_MAP_ADDR: one page (QEMU's choice). */
+export const IDENTITY_MAP_ADDR = 0xfffbc000;
+
+/** How a KvmCpu is built. */
+export interface KvmCpuOptions {
+  /** The machine's backing store; `u8` must start at a page-aligned host address. */
+  mem: GuestMemory;
+  /** The flat memory view (AddressSpace); slots follow it. */
+  memoryMap: KvmMemoryMap;
+  /** Port I/O and MMIO handlers. */
+  ops: VmOps;
+  /** Who emulates the PIC/IOAPIC/PIT (see the module header). */
+  irqchip: 'userspace' | 'kernel';
+  /** The PIC's INTR/INTA, required with `irqchip: 'userspace'`. */
+  interrupts?: InterruptSource;
+  /** Longest time one run() stays in the guest, in host ms (default 4). */
+  sliceMs?: number;
+  /** Diagnostics. */
+  log?: (message: string) => void;
+  /** Path of the KVM device (default /dev/kvm). */
+  devicePath?: string;
+}
+
+const EFLAGS_IF = 0x200;
+const CR0_PE = 1;
+/** CPUID.1 bits the userspace-irqchip mode hides (no local APIC in the board). */
+const CPUID1_EDX_APIC = 1 << 9;
+const CPUID1_ECX_X2APIC = 1 << 21;
+const CPUID1_ECX_TSC_DEADLINE = 1 << 24;
+const CPUID1_ECX_HYPERVISOR = 1 << 31;
+const CPUID_80000001_ECX_SVM = 1 << 2;
+/** Bytes of kvm_run we copy per exit: the header and the largest exit union we decode. */
+const RUN_HEADER_BYTES = 64;
+
+/** A KVM-backed vCPU with its own VM. One per machine. */
+export class KvmCpu implements CpuBackend, IrqSink {
+  readonly kind = 'kvm' as const;
+  private readonly c: Libc;
+  private readonly sysFd: number;
+  private readonly vmFd: number;
+  private readonly vcpuFd: number;
+  private readonly runAddr: bigint;
+  private readonly runSize: number;
+  private readonly memBase: bigint;
+  private readonly run_ = new StructBuf(RUN_HEADER_BYTES);
+  private readonly ioBuf = new StructBuf(PAGE_SIZE);
+  private readonly regsBuf = new StructBuf(Layout.regs.size);
+  private readonly sregsBuf = new StructBuf(Layout.sregs.size);
+  private readonly irqLevelBuf = new StructBuf(Layout.irqLevel.size);
+  private readonly intBuf = new StructBuf(Layout.interrupt.size);
+  private readonly oneByte = new Uint8Array(1);
+  private readonly kickSet = new Uint8Array(SIGSET_BYTES);
+  private readonly zeroTimeout = new Uint8Array(16);
+  private readonly armSpec = new StructBuf(32);
+  private readonly disarmSpec = new Uint8Array(32);
+  private readonly timerId: bigint;
+  private slots: readonly ActiveSlot[] = [];
+  private slotsVersion = -1;
+  private kicked = false;
+  private halted = false;
+  private closed = false;
+  private retired = 0;
+  private error: string | undefined;
+  private a20 = true;
+  private readonly opts: KvmCpuOptions;
+
+  /** Opens /dev/kvm and builds the VM and its vCPU. Throws with a readable message. */
+  constructor(opts: KvmCpuOptions) {
+    this.opts = opts;
+    if (opts.irqchip === 'userspace' && !opts.interrupts) throw new Error('KvmCpu: irqchip "userspace" needs an InterruptSource');
+    const probe = probeKvm(undefined, opts.devicePath);
+    if (!probe.usable) throw new Error(`KVM backend unavailable: ${probe.reason}`);
+    const c = (this.c = libc());
+    this.memBase = c.addressOf(opts.mem.u8);
+    if (this.memBase % BigInt(PAGE_SIZE) !== 0n) {
+      throw new Error(`KvmCpu: guest memory starts at host address 0x${this.memBase.toString(16)}, not page-aligned; ` +
+        'GuestMemory must expose a page-aligned window of its SharedArrayBuffer');
+    }
+    this.sysFd = this.check(c.open(opts.devicePath ?? '/dev/kvm', O_RDWR | O_CLOEXEC), 'open /dev/kvm');
+    this.vmFd = this.check(c.ioctlInt(this.sysFd, KVM.CREATE_VM, 0), 'KVM_CREATE_VM');
+    this.check(c.ioctlInt(this.vmFd, KVM.SET_TSS_ADDR, TSS_ADDR), 'KVM_SET_TSS_ADDR');
+    const idmap = new StructBuf(8);
+    idmap.setU64(0, IDENTITY_MAP_ADDR);
+    this.check(c.ioctlPtr(this.vmFd, KVM.SET_IDENTITY_MAP_ADDR, idmap.bytes), 'KVM_SET_IDENTITY_MAP_ADDR');
+    if (opts.irqchip === 'kernel') {
+      this.check(c.ioctlInt(this.vmFd, KVM.CREATE_IRQCHIP, 0), 'KVM_CREATE_IRQCHIP');
+      const pit = new StructBuf(Layout.pitConfig.size);
+      pit.setU32(Layout.pitConfig.flags, KVM_PIT_SPEAKER_DUMMY);
+      this.check(c.ioctlPtr(this.vmFd, KVM.CREATE_PIT2, pit.bytes), 'KVM_CREATE_PIT2');
+    }
+    this.syncSlots();
+    this.vcpuFd = this.check(c.ioctlInt(this.vmFd, KVM.CREATE_VCPU, 0), 'KVM_CREATE_VCPU');
+    this.runSize = this.check(c.ioctlInt(this.sysFd, KVM.GET_VCPU_MMAP_SIZE, 0), 'KVM_GET_VCPU_MMAP_SIZE');
+    this.runAddr = c.mmap(0n, this.runSize, PROT_READ | PROT_WRITE, MAP_SHARED, this.vcpuFd, 0);
+    if (this.runAddr === -1n) this.fail('mmap of kvm_run');
+    this.setupCpuid();
+    this.timerId = this.setupKickTimer();
+    this.reset();
+  }
+
+  /** Instructions retired (estimated: see the module header). */
+  get instructionsRetired(): number {
+    return this.retired;
+  }
+
+  /** Description of the last Error exit. */
+  get lastError(): string | undefined {
+    return this.error;
+  }
+
+  /** Whether the A20 gate is open as last set (informational: KVM cannot mask A20). */
+  get a20Enabled(): boolean {
+    return this.a20;
+  }
+
+  /** IrqSink (kernel irqchip only): KVM_IRQ_LINE. */
+  setIrq(gsi: number, level: boolean): void {
+    if (this.opts.irqchip !== 'kernel') throw new Error('KvmCpu.setIrq: only with irqchip "kernel"');
+    this.irqLevelBuf.setU32(Layout.irqLevel.irq, gsi);
+    this.irqLevelBuf.setU32(Layout.irqLevel.level, level ? 1 : 0);
+    this.check(this.c.ioctlPtr(this.vmFd, KVM.IRQ_LINE, this.irqLevelBuf.bytes), 'KVM_IRQ_LINE');
+  }
+
+  /** Runs the guest until an exit the machine must handle, or about `sliceMs`. */
+  run(_maxInstructions: number): CpuExitT {
+    if (this.closed) return this.errorExit('KvmCpu: used after close()');
+    if (this.opts.irqchip === 'userspace' && this.halted) {
+      // HLT already executed: stay halted until the PIC has something (or an NMI arrives).
+      const src = this.opts.interrupts!;
+      if (!src.hasInterrupt() || (this.getRflags() & EFLAGS_IF) === 0) return CpuExit.Halt;
+      this.halted = false;
+    }
+    this.kicked = false;
+    this.armTimer();
+    try {
+      return this.loop();
+    } finally {
+      this.disarmTimer();
+    }
+  }
+
+  private loop(): CpuExitT {
+    const c = this.c;
+    const r = this.run_;
+    const L = Layout.run;
+    for (;;) {
+      if (this.kicked) return CpuExit.Yield;
+      if (this.slotsVersion !== this.opts.memoryMap.flattenCount) this.syncSlots();
+      if (this.opts.irqchip === 'userspace') this.prepareInjection();
+      const t0 = performance.now();
+      const rc = c.ioctlInt(this.vcpuFd, KVM.RUN, 0);
+      this.retired += Math.round((performance.now() - t0) * 1e6) + 1;
+      if (rc < 0) {
+        const errno = c.errno();
+        if (errno === EINTR) {
+          this.consumeKick();
+          this.clearImmediateExit();
+          return CpuExit.Yield;
+        }
+        return this.errorExit(`KVM_RUN failed: ${c.strerror(errno)} (errno ${errno})`);
+      }
+      c.copyFromHost(r.bytes, this.runAddr, RUN_HEADER_BYTES);
+      const reason = r.u32(L.exit_reason);
+      switch (reason) {
+        case KVM_EXIT.IO:
+          this.handleIo();
+          break;
+        case KVM_EXIT.MMIO:
+          this.handleMmio();
+          break;
+        case KVM_EXIT.IRQ_WINDOW_OPEN:
+        case KVM_EXIT.INTR:
+          break;
+        case KVM_EXIT.HLT:
+          if (this.opts.interrupts?.hasInterrupt() && r.u8(L.if_flag) !== 0) break;
+          this.halted = true;
+          return CpuExit.Halt;
+        case KVM_EXIT.SHUTDOWN:
+          // Triple fault (api.rst 5: KVM_EXIT_SHUTDOWN): the machine resets, as on a PC.
+          return CpuExit.Reset;
+        case KVM_EXIT.SYSTEM_EVENT: {
+          const type = r.u32(L.system_event.type);
+          if (type === KVM_SYSTEM_EVENT.RESET) return CpuExit.Reset;
+          if (type === KVM_SYSTEM_EVENT.SHUTDOWN) return CpuExit.Shutdown;
+          return this.errorExit(`KVM_EXIT_SYSTEM_EVENT type ${type}${type === KVM_SYSTEM_EVENT.CRASH ? ' (CRASH)' : ''}`);
+        }
+        case KVM_EXIT.FAIL_ENTRY: {
+          const hw = r.big64(L.fail_entry.hardware_entry_failure_reason);
+          return this.errorExit(`KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x${hw.toString(16)} ` +
+            `(VMX exit reason / SVM exit code; invalid guest state)${this.ripText()}`);
+        }
+        case KVM_EXIT.INTERNAL_ERROR: {
+          const sub = r.u32(L.internal.suberror);
+          return this.errorExit(`KVM_EXIT_INTERNAL_ERROR suberror ${sub}: ${KVM_INTERNAL_ERROR[sub] ?? 'unknown'}${this.ripText()}`);
+        }
+        default:
+          return this.errorExit(`unhandled ${exitReasonName(reason)} (exit reason ${reason})${this.ripText()}`);
+      }
+    }
+  }
+
+  /** KVM_EXIT_IO: one VmOps call per element (`count` > 1 for INS/OUTS with REP). */
+  private handleIo(): void {
+    const L = Layout.run.io;
+    const r = this.run_;
+    const dir = r.u8(L.direction);
+    const size = r.u8(L.size) as AccessSize;
+    const port = r.u16(L.port);
+    const count = r.u32(L.count);
+    const dataOff = r.u64(L.data_offset);
+    const bytes = size * count;
+    const b = this.ioBuf;
+    const ops = this.opts.ops;
+    if (dir === KVM_EXIT_IO_OUT) {
+      this.c.copyFromHost(b.bytes, this.runAddr + BigInt(dataOff), bytes);
+      for (let i = 0; i < count; i++) {
+        const at = i * size;
+        const v = size === 1 ? b.u8(at) : size === 2 ? b.u16(at) : b.u32(at);
+        ops.pioWrite(port, size, v);
+      }
+    } else {
+      for (let i = 0; i < count; i++) {
+        const v = ops.pioRead(port, size);
+        const at = i * size;
+        if (size === 1) b.setU8(at, v & 0xff);
+        else if (size === 2) b.setU16(at, v & 0xffff);
+        else b.setU32(at, v);
+      }
+      this.c.copyToHost(this.runAddr + BigInt(dataOff), b.bytes, bytes);
+    }
+  }
+
+  /** KVM_EXIT_MMIO: 8-byte accesses are split in two dwords (VmOps sizes are 1, 2, 4). */
+  private handleMmio(): void {
+    const L = Layout.run.mmio;
+    const r = this.run_;
+    const gpa = r.u64(L.phys_addr);
+    const len = r.u32(L.len);
+    const isWrite = r.u8(L.is_write) !== 0;
+    const ops = this.opts.ops;
+    const parts: Array<[number, AccessSize]> = len === 8 ? [[0, 4], [4, 4]] : [[0, len as AccessSize]];
+    if (len !== 1 && len !== 2 && len !== 4 && len !== 8) {
+      this.opts.log?.(`kvm: MMIO of ${len} bytes at 0x${gpa.toString(16)} ignored`);
+      return;
+    }
+    if (isWrite) {
+      for (const [off, size] of parts) {
+        const at = L.data + off;
+        const v = size === 1 ? r.u8(at) : size === 2 ? r.u16(at) : r.u32(at);
+        ops.mmioWrite((gpa + off) >>> 0, size, v);
+      }
+    } else {
+      const b = this.ioBuf;
+      for (const [off, size] of parts) {
+        const v = ops.mmioRead((gpa + off) >>> 0, size);
+        if (size === 1) b.setU8(off, v & 0xff);
+        else if (size === 2) b.setU16(off, v & 0xffff);
+        else b.setU32(off, v);
+      }
+      this.c.copyToHost(this.runAddr + BigInt(L.data), b.bytes, len);
+    }
+  }
+
+  /** Userspace irqchip: inject the PIC's vector when the guest can take it, else ask for a window. */
+  private prepareInjection(): void {
+    const src = this.opts.interrupts!;
+    const r = this.run_;
+    let want = src.hasInterrupt();
+    if (want && r.u8(Layout.run.ready_for_interrupt_injection) !== 0 && r.u8(Layout.run.if_flag) !== 0) {
+      this.intBuf.setU32(0, src.acknowledge());
+      this.check(this.c.ioctlPtr(this.vcpuFd, KVM.INTERRUPT, this.intBuf.bytes), 'KVM_INTERRUPT');
+      r.setU8(Layout.run.ready_for_interrupt_injection, 0);
+      want = src.hasInterrupt();
+    }
+    this.oneByte[0] = want ? 1 : 0;
+    this.c.copyToHost(this.runAddr + BigInt(Layout.run.request_interrupt_window), this.oneByte, 1);
+  }
+
+  /** Makes run() return soon: now if called from a VmOps callback, at the next exit otherwise. */
+  kick(): void {
+    this.kicked = true;
+    if (this.closed) return;
+    this.oneByte[0] = 1;
+    this.c.copyToHost(this.runAddr + BigInt(Layout.run.immediate_exit), this.oneByte, 1);
+  }
+
+  private clearImmediateExit(): void {
+    this.oneByte[0] = 0;
+    this.c.copyToHost(this.runAddr + BigInt(Layout.run.immediate_exit), this.oneByte, 1);
+  }
+
+  /** Raises an NMI (KVM_NMI); also ends a userspace-irqchip halt. */
+  nmi(): void {
+    this.check(this.c.ioctlInt(this.vcpuFd, KVM.NMI, 0), 'KVM_NMI');
+    this.halted = false;
+  }
+
+  /** KVM cannot gate A20; the state is recorded only (QEMU with KVM does the same). */
+  setA20(enabled: boolean): void {
+    this.a20 = enabled;
+  }
+
+  /** Power-on state: real mode at F000:FFF0 (Intel SDM Vol. 3A, 9.1.1, Table 9-1). */
+  reset(): void {
+    const c = this.c;
+    this.halted = false;
+    this.error = undefined;
+    this.clearImmediateExit();
+    const s = this.sregsBuf;
+    const S = Layout.sregs;
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.GET_SREGS, s.bytes), 'KVM_GET_SREGS');
+    const seg = (off: number, selector: number, base: number, type: number): void => {
+      const G = Layout.segment;
+      s.setU64(off + G.base, base);
+      s.setU32(off + G.limit, 0xffff);
+      s.setU16(off + G.selector, selector);
+      s.setU8(off + G.type, type);
+      s.setU8(off + G.present, 1);
+      s.setU8(off + G.dpl, 0);
+      s.setU8(off + G.db, 0);
+      s.setU8(off + G.s, type === 11 && off === S.tr ? 0 : type === 2 ? 0 : 1);
+      s.setU8(off + G.l, 0);
+      s.setU8(off + G.g, 0);
+      s.setU8(off + G.avl, 0);
+      s.setU8(off + G.unusable, 0);
+    };
+    seg(S.cs, 0xf000, 0xffff0000, 11);
+    for (const off of [S.ds, S.es, S.fs, S.gs, S.ss]) seg(off, 0, 0, 3);
+    seg(S.tr, 0, 0, 11);
+    seg(S.ldt, 0, 0, 2);
+    for (const off of [S.gdt, S.idt]) {
+      s.setU64(off + Layout.dtable.base, 0);
+      s.setU16(off + Layout.dtable.limit, 0xffff);
+    }
+    s.setU64(S.cr0, 0x60000010);
+    for (const off of [S.cr2, S.cr3, S.cr4, S.cr8, S.efer]) s.setU64(off, 0);
+    s.bytes.fill(0, S.interrupt_bitmap, S.interrupt_bitmap + 32);
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_SREGS, s.bytes), 'KVM_SET_SREGS');
+    const g = this.regsBuf;
+    g.bytes.fill(0);
+    g.setU64(Layout.regs.rflags, 2);
+    g.setU64(Layout.regs.rip, 0xfff0);
+    g.setU64(Layout.regs.rdx, 0x600); // CPU signature (family 6), as after RESET
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_REGS, g.bytes), 'KVM_SET_REGS');
+    const fpu = new StructBuf(Layout.fpu.size);
+    fpu.setU16(Layout.fpu.fcw, 0x37f);
+    fpu.setU32(Layout.fpu.mxcsr, 0x1f80);
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_FPU, fpu.bytes), 'KVM_SET_FPU');
+  }
+
+  /** General registers, segment selectors and control registers (low 32 bits). */
+  getRegs(): CpuRegs {
+    const g = this.regsBuf;
+    const s = this.sregsBuf;
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_REGS, g.bytes), 'KVM_GET_REGS');
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_SREGS, s.bytes), 'KVM_GET_SREGS');
+    const R = Layout.regs;
+    const S = Layout.sregs;
+    const lo = (b: StructBuf, off: number): number => b.u32(off);
+    const sel = (off: number): number => s.u16(off + Layout.segment.selector);
+    return {
+      eax: lo(g, R.rax), ecx: lo(g, R.rcx), edx: lo(g, R.rdx), ebx: lo(g, R.rbx),
+      esp: lo(g, R.rsp), ebp: lo(g, R.rbp), esi: lo(g, R.rsi), edi: lo(g, R.rdi),
+      eip: lo(g, R.rip), eflags: lo(g, R.rflags),
+      cs: sel(S.cs), ds: sel(S.ds), es: sel(S.es), fs: sel(S.fs), gs: sel(S.gs), ss: sel(S.ss),
+      cr0: lo(s, S.cr0), cr2: lo(s, S.cr2), cr3: lo(s, S.cr3), cr4: lo(s, S.cr4),
+    };
+  }
+
+  /**
+   * Sets the given registers. A segment selector also sets the segment base to selector*16
+   * in real mode; in protected mode only the selector changes (the descriptor cache stays).
+   */
+  setRegs(v: Partial<CpuRegs>): void {
+    const g = this.regsBuf;
+    const s = this.sregsBuf;
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_REGS, g.bytes), 'KVM_GET_REGS');
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_SREGS, s.bytes), 'KVM_GET_SREGS');
+    const R = Layout.regs;
+    const S = Layout.sregs;
+    const gp: Array<[keyof CpuRegs, number]> = [
+      ['eax', R.rax], ['ecx', R.rcx], ['edx', R.rdx], ['ebx', R.rbx], ['esp', R.rsp], ['ebp', R.rbp],
+      ['esi', R.rsi], ['edi', R.rdi], ['eip', R.rip], ['eflags', R.rflags],
+    ];
+    for (const [k, off] of gp) { const x = v[k]; if (x !== undefined) g.setU64(off, x >>> 0); }
+    const realMode = (s.u32(S.cr0) & CR0_PE) === 0;
+    const segs: Array<[keyof CpuRegs, number]> = [['cs', S.cs], ['ds', S.ds], ['es', S.es], ['fs', S.fs], ['gs', S.gs], ['ss', S.ss]];
+    for (const [k, off] of segs) {
+      const x = v[k];
+      if (x === undefined) continue;
+      s.setU16(off + Layout.segment.selector, x & 0xffff);
+      if (realMode) s.setU64(off + Layout.segment.base, (x & 0xffff) * 16);
+    }
+    const crs: Array<[keyof CpuRegs, number]> = [['cr0', S.cr0], ['cr2', S.cr2], ['cr3', S.cr3], ['cr4', S.cr4]];
+    for (const [k, off] of crs) { const x = v[k]; if (x !== undefined) s.setU64(off, x >>> 0); }
+    s.bytes.fill(0, S.interrupt_bitmap, S.interrupt_bitmap + 32);
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_SREGS, s.bytes), 'KVM_SET_SREGS');
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_REGS, g.bytes), 'KVM_SET_REGS');
+    this.halted = false;
+  }
+
+  /** The memory slots currently registered (for diagnostics and tests). */
+  get memorySlots(): readonly ActiveSlot[] {
+    return this.slots;
+  }
+
+  /** Releases the timer, the kvm_run mapping and the file descriptors. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const c = this.c;
+    c.timerDelete(this.timerId);
+    this.consumeKick();
+    c.munmap(this.runAddr, this.runSize);
+    for (const fd of [this.vcpuFd, this.vmFd, this.sysFd]) c.close(fd);
+  }
+
+  /** Re-registers memory slots after the flat view changed (PAM, PCI BARs). */
+  private syncSlots(): void {
+    const map = this.opts.memoryMap;
+    this.slotsVersion = map.flattenCount;
+    const plan = planSlots(this.slots, slotsFromFlatView(map.flatView()));
+    const region = new StructBuf(Layout.userspaceMemoryRegion.size);
+    const M = Layout.userspaceMemoryRegion;
+    const set = (s: ActiveSlot, size: number): void => {
+      region.setU32(M.slot, s.slot);
+      region.setU32(M.flags, s.flags);
+      region.setU64(M.guest_phys_addr, s.gpa);
+      region.setU64(M.memory_size, size);
+      region.setU64(M.userspace_addr, this.memBase + BigInt(s.memOffset));
+      this.check(this.c.ioctlPtr(this.vmFd, KVM.SET_USER_MEMORY_REGION, region.bytes),
+        `KVM_SET_USER_MEMORY_REGION slot ${s.slot} gpa 0x${s.gpa.toString(16)} size 0x${size.toString(16)}`);
+    };
+    for (const s of plan.remove) set(s, 0);
+    for (const s of plan.add) set(s, s.sizeBytes);
+    this.slots = plan.next;
+  }
+
+  /** CPUID: what KVM supports, filtered to the device model (see the constants above). */
+  private setupCpuid(): void {
+    const E = Layout.cpuidEntry2;
+    const buf = new StructBuf(Layout.cpuid2.size + KVM_MAX_CPUID_ENTRIES * E.size);
+    buf.setU32(Layout.cpuid2.nent, KVM_MAX_CPUID_ENTRIES);
+    this.check(this.c.ioctlPtr(this.sysFd, KVM.GET_SUPPORTED_CPUID, buf.bytes), 'KVM_GET_SUPPORTED_CPUID');
+    const n = buf.u32(Layout.cpuid2.nent);
+    for (let i = 0; i < n; i++) {
+      const at = Layout.cpuid2.entries + i * E.size;
+      const fn = buf.u32(at + E.function);
+      if (fn === 1) {
+        let ecx = buf.u32(at + E.ecx) | CPUID1_ECX_HYPERVISOR;
+        let edx = buf.u32(at + E.edx);
+        if (this.opts.irqchip === 'userspace') {
+          ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
+          edx &= ~CPUID1_EDX_APIC;
+        }
+        buf.setU32(at + E.ecx, ecx);
+        buf.setU32(at + E.edx, edx);
+        // One logical processor, initial APIC ID 0.
+        buf.setU32(at + E.ebx, (buf.u32(at + E.ebx) & 0xffff) | (1 << 16));
+      } else if (fn === 0x80000001) {
+        buf.setU32(at + E.ecx, buf.u32(at + E.ecx) & ~CPUID_80000001_ECX_SVM);
+      }
+    }
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_CPUID2, buf.bytes), 'KVM_SET_CPUID2');
+  }
+
+  /** Blocks KICK_SIGNAL in this thread, unblocks it during KVM_RUN, and creates the slice timer. */
+  private setupKickTimer(): bigint {
+    const c = this.c;
+    sigaddset(this.kickSet, KICK_SIGNAL);
+    const old = new Uint8Array(SIGSET_BYTES);
+    this.check(c.pthreadSigmask(SIG_BLOCK, this.kickSet, old), 'pthread_sigmask');
+    // During KVM_RUN: the thread's usual mask, without KICK_SIGNAL.
+    const runMask = new StructBuf(Layout.signalMask.size + KERNEL_SIGSET_BYTES);
+    runMask.setU32(Layout.signalMask.len, KERNEL_SIGSET_BYTES);
+    for (let i = 0; i < KERNEL_SIGSET_BYTES; i++) runMask.setU8(Layout.signalMask.sigset + i, old[i]! & ~this.kickSet[i]!);
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_SIGNAL_MASK, runMask.bytes), 'KVM_SET_SIGNAL_MASK');
+    const ev = new StructBuf(SIGEVENT.size);
+    ev.setU32(SIGEVENT.sigev_signo, KICK_SIGNAL);
+    ev.setU32(SIGEVENT.sigev_notify, SIGEV_THREAD_ID);
+    ev.setU32(SIGEVENT.tid, c.gettid());
+    const id = new StructBuf(8);
+    this.check(c.timerCreate(CLOCK_MONOTONIC, ev.bytes, id.bytes), 'timer_create');
+    const sliceNs = Math.max(0.1, this.opts.sliceMs ?? 4) * 1e6;
+    this.armSpec.setU64(16, Math.floor(sliceNs / 1e9));
+    this.armSpec.setU64(24, Math.floor(sliceNs % 1e9));
+    return id.big64(0);
+  }
+
+  private armTimer(): void {
+    this.c.timerSettime(this.timerId, 0, this.armSpec.bytes, null);
+  }
+
+  private disarmTimer(): void {
+    this.c.timerSettime(this.timerId, 0, this.disarmSpec, null);
+    this.consumeKick();
+  }
+
+  /** Takes a pending KICK_SIGNAL off the thread (it is blocked outside KVM_RUN, so it waits there). */
+  private consumeKick(): void {
+    while (this.c.sigtimedwait(this.kickSet, null, this.zeroTimeout) === KICK_SIGNAL) { /* drained one */ }
+  }
+
+  private getRflags(): number {
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_REGS, this.regsBuf.bytes), 'KVM_GET_REGS');
+    return this.regsBuf.u32(Layout.regs.rflags);
+  }
+
+  private ripText(): string {
+    try {
+      const r = this.getRegs();
+      return ` at ${r.cs.toString(16).padStart(4, '0')}:${r.eip.toString(16).padStart(8, '0')}`;
+    } catch {
+      return '';
+    }
+  }
+
+  private errorExit(message: string): CpuExitT {
+    this.error = message;
+    return CpuExit.Error;
+  }
+
+  private check(rc: number, what: string): number {
+    if (rc < 0) this.fail(what);
+    return rc;
+  }
+
+  private fail(what: string): never {
+    const errno = this.c.errno();
+    throw new Error(`${what} failed: ${this.c.strerror(errno)} (errno ${errno})`);
+  }
+}
