@@ -5,9 +5,9 @@
  * between binary64 and the x87 80-bit extended format.
  *
  * Intel SDM Vol. 1 §4.2 (formats), §4.8 (real numbers, NaNs, indefinite), §4.9 (rounding),
- * §8.2 (extended format). Leaves out: extended-precision arithmetic (the x87 computes in
- * binary64 here), and residuals near the overflow threshold (> 2^996) where Dekker's split
- * overflows: such results are treated as exact for directed rounding.
+ * §8.2 (extended format). Residuals of operands far from 1 are computed after exact
+ * power-of-two rescaling. Leaves out: extended-precision arithmetic (the x87 computes in
+ * binary64 here).
  */
 
 /** Scratch views over one 16-byte buffer; one per unit state, never shared across machines. */
@@ -128,10 +128,8 @@ export function overflowResult(negative: boolean, rc: number, single: boolean): 
 }
 
 const SPLIT = 134217729; // 2^27 + 1
-const SPLIT_LIMIT = 6.69692879491417e299; // 2^996
-const TINY = 2 ** -900;
-const UP600 = 2 ** 600;
-const DOWN600 = 2 ** -600;
+const SAFE_HI = 2 ** 500;
+const SAFE_LO = 2 ** -500;
 
 function dekker(a: number, b: number, p: number): number {
   let c = SPLIT * a;
@@ -143,31 +141,50 @@ function dekker(a: number, b: number, p: number): number {
   return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
 }
 
+function safe(x: number): boolean {
+  const m = Math.abs(x);
+  return m < SAFE_HI && m > SAFE_LO;
+}
+
+/** floor(log2(|x|)) for finite non-zero x (denormals included). */
+function ilog2(x: number): number {
+  const m = Math.abs(x);
+  let e = Math.floor(Math.log2(m));
+  if (2 ** e > m) e--;
+  else if (e < 1023 && 2 ** (e + 1) <= m) e++;
+  return e;
+}
+
+/** x * 2^k in steps that move monotonically towards the result (exact when it is normal). */
+function scale(x: number, k: number): number {
+  while (k > 1000) {
+    x *= 2 ** 1000;
+    k -= 1000;
+  }
+  while (k < -1000) {
+    x *= 2 ** -1000;
+    k += 1000;
+  }
+  return x * 2 ** k;
+}
+
 /**
  * Residual of the rounded product p = a*b: a number with the sign of (a*b - p), 0 when p is
- * exact. Operands are rescaled by powers of two so that Dekker's split neither overflows nor
- * loses the error below the denormal range; only the sign of the result is meaningful.
+ * exact. Operands far from 1 are first scaled by powers of two into [1, 2) (and p with them),
+ * so Dekker's split neither overflows nor loses the error below the denormal range; only the
+ * sign of the result is meaningful.
  */
 export function productError(a: number, b: number, p: number): number {
-  if (Math.abs(a) >= SPLIT_LIMIT) {
-    a *= DOWN600;
-    p *= DOWN600;
-  }
-  if (Math.abs(b) >= SPLIT_LIMIT) {
-    b *= DOWN600;
-    p *= DOWN600;
-  }
-  if (Math.abs(p) < TINY) {
-    if (a === 0 || b === 0) return 0;
-    if (p === 0) return (a < 0) !== (b < 0) ? -1 : 1; // underflowed to zero
-    // p (possibly denormal) scales up exactly; so does the smaller operand
-    if (Math.abs(a) < Math.abs(b)) a *= UP600;
-    else b *= UP600;
-    const ps = p * UP600;
-    const pn = a * b;
-    return (pn - ps) + dekker(a, b, pn);
-  }
-  return dekker(a, b, p);
+  if (a === 0 || b === 0) return 0;
+  if (safe(a) && safe(b) && safe(p)) return dekker(a, b, p);
+  if (p === 0) return (a < 0) !== (b < 0) ? -1 : 1; // underflowed to zero
+  const ea = ilog2(a);
+  const eb = ilog2(b);
+  const a2 = scale(a, -ea);
+  const b2 = scale(b, -eb);
+  const p2 = scale(p, -ea - eb);
+  const pn = a2 * b2;
+  return (pn - p2) + dekker(a2, b2, pn);
 }
 
 /** Exact error of the sum a+b = s (Knuth TwoSum). */
@@ -176,41 +193,28 @@ export function sumError(a: number, b: number, sum: number): number {
   return (a - (sum - bb)) + (b - bb);
 }
 
-/** Residual sign of q = a/b rounded (sign of a/b - q); rescales to avoid under/overflow. */
+/** Residual sign of q = a/b rounded (sign of a/b - q); rescales operands far from 1. */
 export function divResidual(a: number, b: number, q: number): number {
-  const aq = Math.abs(q);
-  if (aq < TINY || aq > 1 / TINY) {
-    const up = aq < TINY;
-    // scale the operand that is far from 1 towards it (both scalings are exact)
-    if (up) {
-      if (Math.abs(b) > 1) b *= DOWN600;
-      else a *= UP600;
-      q *= UP600;
-    } else {
-      if (Math.abs(b) < 1) b *= UP600;
-      else a *= DOWN600;
-      q *= DOWN600;
-    }
-  }
-  if (Math.abs(q) < TINY || Math.abs(b) < TINY || Math.abs(q) >= SPLIT_LIMIT || Math.abs(b) >= SPLIT_LIMIT) {
-    // still extreme (denormal divisor and the like): compare through a fused-free fallback
-    const back = q * b;
-    return b < 0 ? back - a : a - back;
+  if (q === 0) return a === 0 ? 0 : (a < 0) !== (b < 0) ? -1 : 1;
+  if (!(safe(a) && safe(b) && safe(q))) {
+    const eb = ilog2(b);
+    const eq = ilog2(q);
+    b = scale(b, -eb);
+    q = scale(q, -eq);
+    a = scale(a, -eb - eq);
   }
   const p = q * b;
   const r = (a - p) - dekker(q, b, p);
   return b < 0 ? -r : r;
 }
 
-/** Residual sign of q = sqrt(a) rounded (sign of sqrt(a) - q). */
+/** Residual sign of q = sqrt(a) rounded (sign of sqrt(a) - q); rescales by even powers of two. */
 export function sqrtResidual(a: number, q: number): number {
   if (q === 0 || !Number.isFinite(q)) return 0;
-  if (q < TINY) {
-    a *= UP600 * UP600;
-    q *= UP600;
-  } else if (q >= SPLIT_LIMIT / 2 ** 60) {
-    a *= DOWN600 * DOWN600;
-    q *= DOWN600;
+  if (!safe(a)) {
+    const e = ilog2(a) & ~1;
+    a = scale(a, -e);
+    q = scale(q, -e / 2);
   }
   const p = q * q;
   return (a - p) - dekker(q, q, p);

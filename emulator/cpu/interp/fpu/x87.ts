@@ -178,6 +178,7 @@ function roundResult(s: X87State, host: CoprocessorHostExt, r: number, res: numb
     const rr = d !== 0 ? d : res;
     if (rr !== 0) {
       const out = directedRound(s.scratch, f, rr, rc, true);
+      if (!Number.isFinite(out)) raise(s, host, SW_OE); // rounded up past the largest finite value
       // C1 = 1 when the result was rounded away from zero (SDM Vol. 1 §8.1.3.3)
       s.sw = (out !== f ? Math.abs(out) > Math.abs(f) : rr * f < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
       raise(s, host, SW_PE);
@@ -188,6 +189,7 @@ function roundResult(s: X87State, host: CoprocessorHostExt, r: number, res: numb
   }
   if (res !== 0) {
     const out = directedRound(s.scratch, r, res, rc, false);
+    if (!Number.isFinite(out)) raise(s, host, SW_OE);
     s.sw = (out !== r ? Math.abs(out) > Math.abs(r) : res * r < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
     raise(s, host, SW_PE);
     return out;
@@ -459,6 +461,7 @@ function storeF32(s: X87State, host: CoprocessorHostExt, p: number, addr: number
       if (tiny && raise(s, host, SW_UE | SW_PE)) return false;
       const base = f;
       f = directedRound(s.scratch, f, rr, rc, true);
+      if (!Number.isFinite(f) && raise(s, host, SW_OE | SW_PE)) return false;
       raise(s, host, SW_PE);
       s.sw = (f !== base ? Math.abs(f) > Math.abs(base) : rr * base < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
     }
@@ -489,6 +492,7 @@ function storeF64(s: X87State, host: CoprocessorHostExt, p: number, addr: number
         const tiny = Math.abs(x) < 2.2250738585072014e-308;
         if (tiny && raise(s, host, SW_UE | SW_PE)) return false;
         v = directedRound(s.scratch, x, res, (s.cw >>> 10) & 3, false);
+        if (!Number.isFinite(v) && raise(s, host, SW_OE | SW_PE)) return false;
         raise(s, host, SW_PE);
         s.sw = (v !== x ? Math.abs(v) > Math.abs(x) : res * x < 0) ? s.sw | SW_C1 : s.sw & ~SW_C1;
       }

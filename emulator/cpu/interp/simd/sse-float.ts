@@ -98,6 +98,7 @@ export function out32(s: SimdState, r: number, res: number, o: number, fromFinit
     if (rr !== 0) {
       f = directedRound(s.scratch, f, rr, rc, true);
       s.pending |= MX_PE;
+      if (!Number.isFinite(f)) s.pending |= MX_OE; // rounded up past the largest finite value
     }
     if (f !== 0 && Math.abs(f) < MIN_NORMAL_F32) f = tiny(s, f, rr !== 0);
     else if (f === 0 && rr !== 0) s.pending |= MX_UE; // underflowed all the way to zero
@@ -133,6 +134,7 @@ export function out64(s: SimdState, r: number, res: number, o: number, fromFinit
     if (res !== 0) {
       r = directedRound(s.scratch, r, res, (s.mxcsr >>> 13) & 3, false);
       s.pending |= MX_PE;
+      if (!Number.isFinite(r)) s.pending |= MX_OE; // rounded up past the largest finite value
     }
     if (r !== 0 && Math.abs(r) < MIN_NORMAL_F64) r = tiny(s, r, res !== 0);
     else if (r === 0 && res !== 0) s.pending |= MX_UE;

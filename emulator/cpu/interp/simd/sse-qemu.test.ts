@@ -8,6 +8,8 @@
  * (hardware returns 12-bit approximations).
  * QEMU 7.2 deviations from the SDM that are excluded (our unit tests pin the SDM behaviour):
  * - MXCSR.DE (denormal operand) is never set by QEMU 7.2;
+ * - with two NaN operands QEMU 7.2 applies the x87 rule (larger significand, QNaN over SNaN)
+ *   instead of the SSE rule (first operand): arithmetic inputs avoid NaN/NaN lanes;
  * - MMX instructions other than loads leave bits 64-79 of the register untouched in QEMU
  *   (the SDM sets them to all ones), so the x87 tag word / FXSAVE exponent of such registers
  *   differ: not compared after MMX arithmetic.
