@@ -1,8 +1,10 @@
 /** The "Console" panel: tabs "Screen" (the guest's display) and "Serial" (COM1 in a terminal). */
-import { useState } from 'react';
+import { Suspense, lazy, useState } from 'react';
 import type { VmEntry } from '../../../../protocol/index.js';
 import { ScreenView } from './ScreenView.js';
-import { SerialConsole } from './SerialConsole.js';
+
+/** xterm.js is loaded when a serial console is first shown (keeps it out of the start-up bundle). */
+const SerialConsole = lazy(() => import('./SerialConsole.js').then((m) => ({ default: m.SerialConsole })));
 
 type ConsoleTab = 'screen' | 'serial';
 
@@ -29,7 +31,11 @@ export function ConsolePanel({ vm }: { vm: VmEntry }) {
         {tabButton('serial', 'Serial')}
       </div>
       <div role="tabpanel" id={`console-panel-${tab}`} aria-labelledby={`console-tab-${tab}`}>
-        {tab === 'screen' ? <ScreenView vm={vm} /> : <SerialConsole key={vm.config.id} vmId={vm.config.id} vmName={vm.config.name} />}
+        {tab === 'screen' ? <ScreenView vm={vm} /> : (
+          <Suspense fallback={<p className="placeholder">Loading the terminal…</p>}>
+            <SerialConsole key={vm.config.id} vmId={vm.config.id} vmName={vm.config.name} />
+          </Suspense>
+        )}
       </div>
     </section>
   );
