@@ -70,8 +70,8 @@ export const IDENTITY_MAP_ADDR = 0xfffbc000;
 
 /** How a KvmCpu is built. */
 export interface KvmCpuOptions {
-  /** The machine's backing store; `u8` must start at a page-aligned host address. */
-  mem: GuestMemory;
+  /** The machine's backing store (only `u8` is used); `u8` must start at a page-aligned host address. */
+  mem: Pick<GuestMemory, 'u8'>;
   /** The flat memory view (AddressSpace); slots follow it. */
   memoryMap: KvmMemoryMap;
   /** Port I/O and MMIO handlers. */

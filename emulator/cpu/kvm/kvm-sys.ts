@@ -329,6 +329,16 @@ export function libc(): Libc {
   return cachedLibc;
 }
 
+/**
+ * Bytes to skip at the start of `buffer` so that a view from there starts at a
+ * page-aligned host address (V8 puts large backing stores 16 bytes into an mmap'd chunk).
+ * This is what a GuestMemory window for KVM must start at.
+ */
+export function hostPageOffset(buffer: SharedArrayBuffer): number {
+  const base = libc().addressOf(new Uint8Array(buffer));
+  return Number((4096n - (base % 4096n)) % 4096n);
+}
+
 /** A zeroed buffer with a little-endian DataView, for building ioctl arguments. */
 export class StructBuf {
   readonly bytes: Uint8Array;
