@@ -5,7 +5,8 @@
 # node, node_modules and this checkout are used as they are. Builds the guest first if
 # needed (test/kvm/build.sh, cached outside the repository).
 #
-#   test/kvm/run-nested.sh                 # npx vitest run --dir test/kvm/inner
+#   test/kvm/run-nested.sh                 # npx vitest run --configLoader runner test/kvm/inner
+#                                          (the runner loader: vite cannot write its temp config to the read-only share)
 #   test/kvm/run-nested.sh 'node -e 0'     # any command (run from the repository root)
 # Env: VIREO_KVM_CACHE (cache dir), MEM (MiB, default 512), TIMEOUT (s, default 900), LOG.
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
@@ -14,7 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${VIREO_KVM_CACHE:-$HOME/.cache/vireo/kvm-nested}
 [ -f "$OUT/vmlinux" ] && [ -f "$OUT/initrd.cpio.gz" ] && [ "$OUT/initrd.cpio.gz" -nt "$HERE/init" ] || "$HERE/build.sh" || exit 1
-CMD=${1:-npx vitest run --dir test/kvm/inner}
+CMD=${1:-npx vitest run --configLoader runner test/kvm/inner}
 case "$CMD" in *@*|*\"*) echo "run-nested.sh: the command must not contain @ or \"" >&2; exit 2 ;; esac
 # Inside the guest the tests must know they are meant to run (and fail loudly if KVM is missing).
 FULL="cd $REPO && VIREO_KVM_NESTED=1 HOME=/tmp $CMD"
