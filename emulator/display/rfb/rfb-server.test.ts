@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { zlibDeflateFactory } from '../../host/rfb-zlib.js';
 import type { InputSink } from './input.js';
 import { NATIVE_PIXEL_FORMAT, type PixelFormat } from './pixel-format.js';
-import { RfbServer, type RfbServerOptions } from './rfb-server.js';
+import type { RenderResult } from '../vga-renderer.js';
+import { RfbServer, type RfbFrame, type RfbServerOptions } from './rfb-server.js';
+
+/** Compile-time check: a VgaRenderer result can be passed to onFrame as it is. */
+type RenderResultIsFrame = RenderResult extends RfbFrame ? true : never;
+const renderResultIsFrame: RenderResultIsFrame = true;
 import { RfbTestClient } from './test-support/rfb-test-client.js';
 
 const FIXED_CHALLENGE = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i * 7 + 3);
@@ -58,6 +63,7 @@ const RGB332: PixelFormat = {
 
 describe('RFB handshake', () => {
   it('security None on 3.8: ServerInit with the VM name, size and native format', () => {
+    expect(renderResultIsFrame).toBe(true);
     const { server } = newServer();
     const c = new RfbTestClient(server);
     expect(c.handshake()).toEqual({ ok: true, width: 640, height: 480, format: NATIVE_PIXEL_FORMAT, name: 'test-vm' });
