@@ -86,6 +86,8 @@ export class RfbTestClient {
     return out;
   }
 
+  /** Reads `n` raw bytes (a copy). */
+  readBytes(n: number): Uint8Array { return this.take(n).slice(); }
   u8(): number { return this.take(1)[0]!; }
   u16(): number { const b = this.take(2); return (b[0]! << 8) | b[1]!; }
   u32(): number { const b = this.take(4); return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0; }
