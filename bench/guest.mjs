@@ -104,12 +104,12 @@ poweroff -f
 }
 
 /** Builds (or reuses from the cache) the benchmark ISO; returns its path. */
-export function buildBenchIso({ workMiB = 16 } = {}) {
+export function buildBenchIso({ workMiB = 8, cmdline = '' } = {}) {
   const missing = guestToolsMissing();
   const kernelPkg = resolveDependency('linux-image-686:i386', 'linux-image-');
   const busyboxPkg = 'busybox-static:i386';
   const init = initScript(workMiB);
-  const key = cacheKey('bench-iso-v1', kernelPkg, busyboxPkg, init);
+  const key = cacheKey('bench-iso-v1', kernelPkg, busyboxPkg, init, cmdline);
   const out = path.join(cacheDir('iso'), `bench-linux-${key}.iso`);
   if (existsSync(out)) return out;
   if (missing) throw new Error(missing);
@@ -140,7 +140,7 @@ export function buildBenchIso({ workMiB = 16 } = {}) {
     'TIMEOUT 0',
     'LABEL linux',
     '  KERNEL /boot/vmlinuz',
-    '  APPEND initrd=/boot/initrd.gz console=ttyS0',
+    `  APPEND initrd=/boot/initrd.gz console=ttyS0 ${cmdline}`.trimEnd(),
     '',
   ].join('\n'));
   const tmpIso = `${out}.${process.pid}.tmp`;
