@@ -14,6 +14,8 @@ export { createNodeTiming } from './host/node-timing.js';
 export { loadFirmware } from './host/firmware-files.js';
 export { FirmwareNotFoundError } from './firmware/firmware-lookup.js';
 export { openDisk, createDisk, probeDisk } from './host/open-disk.js';
+export { openDrives, closeDrives, type DriveSpec } from './host/open-drives.js';
+export type { AttachedDrive, IdeSlot } from './machine/drives.js';
 export { StorageError } from './storage/block-backend.js';
 
 /** URL of the worker entry that hosts one machine per worker thread (see protocol/worker.ts). */

@@ -16,6 +16,15 @@ export const WorkerMachineConfig = z.object({
   biosPath: z.string().optional(),
   vgaBiosPath: z.string().optional(),
   deterministic: z.boolean().default(false),
+  /** IDE drives: disks and CD-ROMs (a null path is an empty CD-ROM drive). */
+  drives: z.array(z.object({
+    kind: z.enum(['disk', 'cdrom']),
+    path: z.string().nullable(),
+    format: z.enum(['raw', 'qcow2']).optional(),
+    readOnly: z.boolean().optional(),
+  }).strict()).default([]),
+  /** Which kind of drive the firmware tries first. */
+  boot: z.enum(['cdrom', 'disk']).optional(),
 }).strict();
 /** @see WorkerMachineConfig */
 export type WorkerMachineConfig = z.infer<typeof WorkerMachineConfig>;
@@ -27,6 +36,8 @@ export const HostToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('resume') }).strict(),
   z.object({ type: z.literal('stop') }).strict(),
   z.object({ type: z.literal('reset') }).strict(),
+  /** Presses the ACPI power button: a guest with ACPI support shuts down cleanly. */
+  z.object({ type: z.literal('power-button') }).strict(),
   z.object({ type: z.literal('serial-in'), data: Bytes }).strict(),
   z.object({ type: z.literal('screenshot'), requestId: z.number().int() }).strict(),
   z.object({ type: z.literal('screen-text'), requestId: z.number().int() }).strict(),

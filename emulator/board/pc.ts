@@ -19,9 +19,10 @@
  *                  puts it when the table loader exists; GPE0 0xAFE0)
  *   IRQs           PIT 0, keyboard 1, COM1 4, RTC 8, SCI 9, mouse 12, PCI INTx via PIRQA-D;
  *                  with the HPET in legacy replacement mode it drives IRQ0/IRQ8 instead
- *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
+ *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.1 PIIX3 IDE, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
+ *   IDE            0x1F0/0x3F6 (IRQ 14), 0x170/0x376 (IRQ 15), bus master block at BAR4
  *
- * Leaves out for now: IDE (01.1), the local APIC (IOAPIC deliveries have no target yet, so
+ * Leaves out for now: the local APIC (IOAPIC deliveries have no target yet, so
  * CPUID reports no APIC and guests use the PIC), RAM above 4 GiB, SMM.
  */
 import type { Device, IoHandler, IrqLine } from '../devices/device.js';
@@ -61,6 +62,10 @@ import { encodePng } from '../display/png.js';
 import { Ioapic } from '../devices/ioapic/ioapic.js';
 import { Hpet } from '../devices/hpet/hpet.js';
 import { buildAcpiFwCfgFiles, resolveAcpiConfig } from '../firmware/acpi/index.js';
+import { Piix3Ide } from '../devices/ide/piix3-ide.js';
+import { AtaDisk } from '../devices/ide/ata-disk.js';
+import { AtapiCdrom } from '../devices/ide/atapi-cdrom.js';
+import type { AttachedDrive } from '../machine/drives.js';
 
 /** What the board needs from its machine. */
 export interface PcBoardOptions {
@@ -76,6 +81,10 @@ export interface PcBoardOptions {
   serialOut?: (bytes: Uint8Array) => void;
   /** COM1 has taken every queued host byte: more may be sent. */
   onSerialRxDrained?: () => void;
+  /** IDE drives (opened images and their slots). */
+  drives?: readonly AttachedDrive[];
+  /** A disk request finished asynchronously (the machine wakes a halted CPU). */
+  onAsyncCompletion?: () => void;
   /** Boot order for the firmware: OpenFirmware device paths, first tried first. */
   bootOrder?: readonly string[];
   /** Bytes the guest writes to the debug console ports (0xe9, 0x402). */
@@ -129,6 +138,7 @@ export class PcBoard {
   readonly com1: Uart16550;
   readonly kbc: I8042;
   readonly ioapic: Ioapic;
+  readonly ide: Piix3Ide;
   readonly hpet: Hpet;
   /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
   private hpetLegacy = false;
@@ -144,6 +154,7 @@ export class PcBoard {
   private readonly pamAliases: MemoryRegion[] = [];
   private readonly barRegions = new Map<string, MemoryRegion>();
   private pmIoBase: number | null = null;
+  private readonly ioBars = new Map<string, number>();
 
   constructor(private readonly opts: PcBoardOptions) {
     const { bios, clock } = opts;
@@ -280,11 +291,32 @@ export class PcBoard {
     this.register(0xcfc, 4, 'pci-config-data', this.pciHost.dataPort);
     this.pciBus.add(0, 0, this.i440fx);
     this.pciBus.add(1, 0, this.piix3);
+    this.ide = new Piix3Ide({
+      irqPrimary: this.isaIrq(14), irqSecondary: this.isaIrq(15),
+      memory: { read: (gpa, dest) => this.dmaRead(gpa, dest), write: (gpa, src) => this.dmaWrite(gpa, src) },
+      onBarChange: (_bar, _kind, address) => this.moveIoBar('piix3-ide-bm', address, 16, this.ide.busMasterIo),
+      onAsyncCompletion: opts.onAsyncCompletion,
+      log: opts.log,
+    });
+    this.register(0x1f0, 8, 'ide-primary', this.ide.primaryIo);
+    this.register(0x3f6, 1, 'ide-primary-ctl', this.ide.primaryCtl);
+    this.register(0x170, 8, 'ide-secondary', this.ide.secondaryIo);
+    this.register(0x376, 1, 'ide-secondary-ctl', this.ide.secondaryCtl);
+    for (const d of opts.drives ?? []) {
+      const { channel, unit } = d.slot;
+      if (d.kind === 'disk') {
+        if (!d.backend) throw new Error(`IDE ${channel}.${unit}: a disk needs an image`);
+        this.ide.attach(channel, unit, new AtaDisk({ id: `ide${channel}-hd${unit}`, backend: d.backend }));
+      } else {
+        this.ide.attach(channel, unit, new AtapiCdrom({ id: `ide${channel}-cd${unit}`, medium: d.backend }));
+      }
+    }
+    this.pciBus.add(1, 1, this.ide);
     this.pciBus.add(1, 3, this.pm);
     this.piix3.setMultiFunction(true);
     this.apm = new Apm({ onControlWrite: (v) => this.pm.apmCommand(v) });
     this.register(0xb2, 2, 'apm', this.apm.io);
-    this.devices.push(this.pciHost, this.i440fx, this.piix3, this.pm, this.apm);
+    this.devices.push(this.pciHost, this.i440fx, this.piix3, this.ide, this.pm, this.apm);
 
     // ----- VGA (QEMU stdvga: PCI 1234:1111, BAR0 = LFB, BAR2 = MMIO registers) -----
     this.vga = new StdVga({ memory: this.mem, clock, vramBytes });
@@ -379,6 +411,16 @@ export class PcBoard {
     if (this.pmIoBase !== null) this.pio.unregister(this.pmIoBase);
     this.pmIoBase = base;
     if (base !== null) this.pio.register(base, 64, 'piix4-pm', this.pm.pmIo);
+  }
+
+  /** An I/O BAR moved: unregister the old ports, register the new ones. */
+  private moveIoBar(name: string, address: number | null, length: number, handler: IoHandler): void {
+    const old = this.ioBars.get(name);
+    if (old !== undefined) this.pio.unregister(old);
+    this.ioBars.delete(name);
+    if (address === null) return;
+    this.pio.register(address, length, name, handler);
+    this.ioBars.set(name, address);
   }
 
   private moveBar(dev: 'vga', bar: number, kind: PciBarKind, address: number | null, size: number): void {

@@ -11,6 +11,7 @@ import { InterpCpu } from '../cpu/interp/cpu.js';
 import { VirtualClock } from '../time/clock.js';
 import type { HostTiming } from './host-timing.js';
 import { rateLimitedLog } from './rate-limited-log.js';
+import { bootOrderPaths, type AttachedDrive } from './drives.js';
 import { RunLoop, type RunState, type StopReason } from './run-loop.js';
 
 /** Everything a PcMachine is built from. */
@@ -31,6 +32,10 @@ export interface PcMachineOptions {
   debugconOut?: (bytes: Uint8Array) => void;
   /** Diagnostics (guest misbehaviour, unimplemented features); rate-limited here. */
   log?: (message: string) => void;
+  /** IDE drives with their opened images (see emulator/host/open-drives.ts). */
+  drives?: readonly AttachedDrive[];
+  /** Which kind of drive the firmware tries first (default: the CD-ROM when there is one). */
+  boot?: 'cdrom' | 'disk';
   /** Called on run-state changes. */
   onState?: (state: RunState) => void;
 }
@@ -56,6 +61,9 @@ export class PcMachine {
       vgaBios: opts.vgaBios,
       clock: this.clock,
       rtcStart: opts.rtcStart,
+      drives: opts.drives,
+      bootOrder: bootOrderPaths(opts.drives ?? [], opts.boot ?? ((opts.drives ?? []).some((d) => d.kind === 'cdrom') ? 'cdrom' : 'disk')),
+      onAsyncCompletion: () => this.loop?.wake(),
       debugconOut: opts.debugconOut,
       serialOut: opts.serialOut ? (bytes) => this.queueSerial(bytes) : undefined,
       onSerialRxDrained: () => this.pumpSerialInput(),
@@ -105,6 +113,16 @@ export class PcMachine {
 
   /** Resets the machine at the next instruction boundary (like pressing the reset button). */
   requestReset(): void { this.loop.requestReset(); }
+
+  /**
+   * Presses the ACPI power button (PM1 status PWRBTN; SCI when the guest enabled it).
+   * Returns false when the guest has not enabled the event (no ACPI driver yet).
+   */
+  pressPowerButton(): boolean {
+    const notified = this.board.pm.pressPowerButton();
+    this.loop.wake();
+    return notified;
+  }
 
   /** Sends bytes to the guest on COM1 (what a user types on the serial console). */
   serialInput(bytes: Uint8Array): void {

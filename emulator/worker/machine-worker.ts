@@ -9,6 +9,8 @@ import { HostToWorker, type WorkerToHost, type WorkerMachineConfig } from '../..
 import { createNodeTiming } from '../host/node-timing.js';
 import { loadFirmware } from '../host/firmware-files.js';
 import { PcMachine } from '../machine/pc-machine.js';
+import { closeDrives, openDrives } from '../host/open-drives.js';
+import type { AttachedDrive } from '../machine/drives.js';
 
 const port = parentPort;
 if (!port) throw new Error('machine-worker.js must run in a worker thread');
@@ -19,12 +21,19 @@ function send(msg: WorkerToHost): void {
 
 let machine: PcMachine | undefined;
 
-function start(config: WorkerMachineConfig): void {
-  if (machine) { send({ type: 'error', message: 'start: the machine is already running' }); return; }
+let starting = false;
+
+async function start(config: WorkerMachineConfig): Promise<void> {
+  if (machine || starting) { send({ type: 'error', message: 'start: the machine is already running' }); return; }
   if (config.cpus !== 1) { send({ type: 'error', message: `start: ${config.cpus} vCPUs requested; only 1 is supported so far` }); return; }
-  const bios = loadFirmware('bios-256k.bin', { explicitPath: config.biosPath }).bytes;
-  const vgaBios = loadFirmware('vgabios-stdvga.bin', { explicitPath: config.vgaBiosPath }).bytes;
+  starting = true;
+  const only = (p: string | undefined) => (p === undefined ? {} : { explicitPath: p, systemDirs: [] });
+  const bios = loadFirmware('bios-256k.bin', only(config.biosPath)).bytes;
+  const vgaBios = loadFirmware('vgabios-stdvga.bin', only(config.vgaBiosPath)).bytes;
+  const drives: AttachedDrive[] = await openDrives(config.drives);
   const m = new PcMachine({
+    drives,
+    boot: config.boot,
     memoryBytes: config.memoryBytes,
     bios,
     vgaBios,
@@ -37,8 +46,10 @@ function start(config: WorkerMachineConfig): void {
   });
   machine = m;
   const stats = setInterval(() => send({ type: 'stats', instructions: m.instructions, virtualNs: m.clock.nowNs() }), 1000);
-  void m.run().then((reason) => {
+  void m.run().then(async (reason) => {
     clearInterval(stats);
+    // Disk images are flushed and closed before the host hears "stopped".
+    await closeDrives(drives);
     send({ type: 'stopped', reason });
     port!.close();
   });
@@ -51,19 +62,27 @@ port.on('message', (raw: unknown) => {
     return;
   }
   const msg = parsed.data;
+  const fail = (err: unknown): void => {
+    const message = err instanceof Error ? err.message : String(err);
+    send({ type: 'error', message, ...('requestId' in msg ? { requestId: msg.requestId } : {}) });
+  };
   try {
-    if (msg.type === 'start') { start(msg.config); return; }
+    if (msg.type === 'start') {
+      start(msg.config).catch((err: unknown) => { starting = false; fail(err); });
+      return;
+    }
     if (!machine) { send({ type: 'error', message: `${msg.type}: no machine has been started` }); return; }
     switch (msg.type) {
       case 'pause': machine.pause(); break;
       case 'resume': machine.resume(); break;
       case 'stop': machine.stop({ kind: 'requested', detail: 'stop' }); break;
       case 'reset': machine.requestReset(); break;
+      case 'power-button': machine.pressPowerButton(); break;
       case 'serial-in': machine.serialInput(msg.data); break;
       case 'screenshot': send({ type: 'screenshot', requestId: msg.requestId, png: machine.screenshotPng() }); break;
       case 'screen-text': send({ type: 'screen-text', requestId: msg.requestId, text: machine.screenText() }); break;
     }
   } catch (err) {
-    send({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    fail(err);
   }
 });

@@ -4,7 +4,7 @@
  * isa-debug-exit, a timeout or a string in the output.
  */
 import { writeFileSync } from 'node:fs';
-import { createPcMachine, createNodeTiming, loadFirmware, type StopReason } from '../../emulator/index.js';
+import { closeDrives, createPcMachine, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type DriveSpec, type StopReason } from '../../emulator/index.js';
 import { openSink, StringWatcher, type ByteSink } from './sinks.js';
 import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
 
@@ -38,14 +38,24 @@ export async function runCommand(argv: string[]): Promise<number> {
 async function boot(opts: RunOptions): Promise<number> {
   if (opts.backend === 'kvm') throw new Error('--backend kvm: the KVM backend is not available in this build yet; use --backend interp');
   if (opts.cpus > 1) throw new Error(`--cpus ${opts.cpus}: only 1 vCPU is supported so far`);
-  if (opts.cdrom !== undefined || opts.disks.length > 0) {
-    throw new Error('--cdrom/--disk: the IDE controller is not part of this build yet');
-  }
   // A path the user gave is the only candidate: never fall back silently to another image.
   const only = (explicitPath: string | undefined) => (explicitPath === undefined ? {} : { explicitPath, systemDirs: [] });
   const bios = loadFirmware('bios-256k.bin', only(opts.firmware)).bytes;
   const vgaBios = loadFirmware('vgabios-stdvga.bin', only(opts.vgaBios)).bytes;
 
+  const specs: DriveSpec[] = [
+    ...opts.disks.map((d): DriveSpec => ({ kind: 'disk', path: d.path, format: d.format })),
+    ...(opts.cdrom !== undefined ? [{ kind: 'cdrom', path: opts.cdrom } satisfies DriveSpec] : []),
+  ];
+  const drives: AttachedDrive[] = await openDrives(specs);
+  try {
+    return await runMachine(opts, bios, vgaBios, drives);
+  } finally {
+    await closeDrives(drives);
+  }
+}
+
+async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Array, drives: AttachedDrive[]): Promise<number> {
   const serialSink = openSink(opts.serial, '--serial');
   const debugSink = openSink(opts.debugcon, '--debugcon');
   let stopRequest: StopReason | undefined;
@@ -60,6 +70,8 @@ async function boot(opts: RunOptions): Promise<number> {
     memoryBytes: opts.memoryBytes,
     bios,
     vgaBios,
+    drives,
+    boot: opts.boot,
     deterministic: opts.deterministic,
     timing: createNodeTiming(),
     rtcStart: new Date(),

@@ -46,9 +46,28 @@ describe('ByteRing', () => {
 
 describe('workerConfigFor', () => {
   it('passes memory and CPUs and refuses what the emulator cannot run yet, naming the VM and field', () => {
-    expect(workerConfigFor(vm({ memoryMiB: 64, cpus: 1 }))).toEqual({ memoryBytes: 64 * 1024 * 1024, cpus: 1, deterministic: false });
+    expect(workerConfigFor(vm({ memoryMiB: 64, cpus: 1 }))).toMatchObject({ memoryBytes: 64 * 1024 * 1024, cpus: 1, deterministic: false, drives: [] });
     expect(() => workerConfigFor(vm({ firmware: 'uefi' }))).toThrow(/^firmware: VM "Test" uses UEFI/);
     expect(() => workerConfigFor(vm({ backend: 'kvm' }))).toThrow(/^backend: VM "Test"/);
+  });
+
+  it('passes IDE drives and the boot preference, and refuses buses the board does not have', () => {
+    const cfg = workerConfigFor(vm({
+      bootOrder: ['cdrom', 'disk'],
+      drives: [
+        { id: 'd0', kind: 'disk', path: '/vm/disk.qcow2', format: 'qcow2', bus: 'ide', readOnly: false },
+        { id: 'c0', kind: 'cdrom', path: '/iso/install.iso', format: 'iso', bus: 'ide', readOnly: true },
+        { id: 'c1', kind: 'cdrom', path: '', format: 'iso', bus: 'ide', readOnly: true },
+      ],
+    }));
+    expect(cfg.drives).toEqual([
+      { kind: 'disk', path: '/vm/disk.qcow2', format: 'qcow2', readOnly: false },
+      { kind: 'cdrom', path: '/iso/install.iso' },
+      { kind: 'cdrom', path: null },
+    ]);
+    expect(cfg.boot).toBe('cdrom');
+    expect(() => workerConfigFor(vm({ drives: [{ id: 'v', kind: 'disk', path: '/vm/v.img', format: 'raw', bus: 'virtio', readOnly: false }] })))
+      .toThrow(/^drives: VM "Test" has a virtio drive \(\/vm\/v.img\); only IDE/);
   });
 });
 

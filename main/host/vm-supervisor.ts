@@ -90,7 +90,23 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   if (vm.backend === 'kvm') {
     throw new ApiError('unsupported', `backend: VM "${vm.name}" asks for KVM, which this build does not have yet; choose auto or interp`);
   }
-  return { memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false };
+  const drives: WorkerMachineConfig['drives'] = [];
+  for (const d of vm.drives) {
+    if (d.bus !== 'ide') {
+      throw new ApiError('unsupported', `drives: VM "${vm.name}" has a ${d.bus} drive (${d.path || d.id}); only IDE is available in this build`);
+    }
+    if (d.kind === 'cdrom') {
+      drives.push({ kind: 'cdrom', path: d.path === '' ? null : d.path });
+    } else {
+      if (d.format === 'iso') throw new ApiError('bad-request', `drives: "${d.path}" is an ISO image attached as a disk; attach it as a CD-ROM`);
+      drives.push({ kind: 'disk', path: d.path, format: d.format, readOnly: d.readOnly });
+    }
+  }
+  const first = vm.bootOrder.find((b) => b === 'cdrom' || b === 'disk');
+  return {
+    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, drives,
+    ...(first ? { boot: first } : {}),
+  };
 }
 
 /** Human-readable text for a worker stop reason. */
