@@ -129,4 +129,25 @@ describe('memory', () => {
     cpu.writeCr4(CR4_PSE);
     expect(cpu.tlbFlags[globalPage]).toBe(0);
   });
+
+  it('INVLPG of an address inside a 4 MiB page drops every cached piece of that page', () => {
+    const b = flat32([0xf4]);
+    const v = b.mem.view;
+    v.setUint32(0x10000, 0x11000 | 7, true);
+    for (let i = 0; i < 1024; i++) v.setUint32(0x11000 + i * 4, (i << 12) | 7, true);
+    v.setUint32(0x10004, 0x400000 | 0x87, true); // 4-8 MiB: one large page
+    const cpu = b.cpu;
+    cpu.writeCr4(CR4_PSE);
+    cpu.cr3 = 0x10000;
+    cpu.writeCr0(cpu.cr0 | CR0_PG);
+    cpu.translate(0x400000, false, false);
+    cpu.translate(0x5ff000, false, false);
+    cpu.translate(0x1000, false, false);
+    cpu.invlpg(0x400000);
+    expect(cpu.tlbFlags[0x5ff]).toBe(0);
+    expect(cpu.tlbFlags[0x400]).toBe(0);
+    expect(cpu.tlbFlags[0x1]).not.toBe(0);
+    cpu.invlpg(0x1000);
+    expect(cpu.tlbFlags[0x1]).toBe(0);
+  });
 });

@@ -41,6 +41,8 @@ export class MemoryCore extends CpuState {
   readonly tlbData = new Int32Array(1 << 20);
   /** Per linear page: physical page number. */
   readonly tlbPhys = new Int32Array(1 << 20);
+  /** Per 4 MiB linear region: 1 when some cached entry there came from a 2/4 MiB page (INVLPG must drop the whole region). */
+  private readonly tlbLarge = new Uint8Array(1024);
   private readonly tlbList = new Int32Array(TLB_LIST_SIZE);
   private tlbCount = 0;
   private tlbOverflow = false;
@@ -110,11 +112,13 @@ export class MemoryCore extends CpuState {
         }
       } else {
         f.fill(0);
+        this.tlbLarge.fill(0);
       }
       return;
     }
     let kept = 0;
     const keep = keepGlobal && (this.cr4 & CR4_PGE) !== 0;
+    if (!keep) this.tlbLarge.fill(0);
     for (let i = 0; i < this.tlbCount; i++) {
       const p = this.tlbList[i];
       if (keep && (this.tlbFlags[p] & TLB_GLOBAL)) this.tlbList[kept++] = p;
@@ -126,7 +130,14 @@ export class MemoryCore extends CpuState {
   /** INVLPG: drops one linear page (global or not). */
   invlpg(linear: number): void {
     this.fetchPage = -1;
-    this.tlbFlags[linear >>> 12] = 0;
+    const region = linear >>> 22;
+    if (this.tlbLarge[region]) {
+      // The page may be part of a large page whose 4 KiB pieces are cached separately.
+      this.tlbFlags.fill(0, region << 10, (region + 1) << 10);
+      this.tlbLarge[region] = 0;
+    } else {
+      this.tlbFlags[linear >>> 12] = 0;
+    }
   }
 
   /** Drops everything when the physical map changed (remap of PAM/BARs, ROM/RAM swaps). */
@@ -135,6 +146,7 @@ export class MemoryCore extends CpuState {
       this.fetchPage = -1;
       this.tlbGeneration = this.physMap.generation;
       this.tlbFlags.fill(0);
+      this.tlbLarge.fill(0);
       this.tlbCount = 0;
       this.tlbOverflow = false;
     }
@@ -180,7 +192,7 @@ export class MemoryCore extends CpuState {
     const errBase = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && (this.efer & 0x800) && (this.cr4 & CR4_PAE) ? 0x10 : 0);
     const wp = (this.cr0 & CR0_WP) !== 0;
     let physPage: number;
-    let allowUser: boolean, allowWrite: boolean, nx = false, global: boolean, dirty: boolean;
+    let allowUser: boolean, allowWrite: boolean, nx = false, global: boolean, dirty: boolean, large = false;
     if (this.cr4 & CR4_PAE) {
       const nxe = (this.efer & 0x800) !== 0;
       const pdpteAddr = ((this.cr3 & ~0x1f) >>> 0) + ((linear >>> 30) << 3);
@@ -201,6 +213,7 @@ export class MemoryCore extends CpuState {
         const upd = pde | ACCESSED | (write ? DIRTY : 0);
         if (upd !== pde) { this.physWrite32(pdeAddr, upd); pde = upd; }
         physPage = (pdeHi & 0xfffff) * 1048576 + ((pde >>> 12) & ~0x1ff) + ((linear >>> 12) & 0x1ff);
+        large = true;
         global = (pde & G) !== 0;
         dirty = (pde & DIRTY) !== 0;
       } else {
@@ -232,6 +245,7 @@ export class MemoryCore extends CpuState {
         const upd = pde | ACCESSED | (write ? DIRTY : 0);
         if (upd !== pde) { this.physWrite32(pdeAddr, upd); pde = upd; }
         physPage = ((pde >>> 12) & ~0x3ff) + ((linear >>> 12) & 0x3ff);
+        large = true;
         global = (pde & G) !== 0;
         dirty = (pde & DIRTY) !== 0;
       } else {
@@ -258,6 +272,7 @@ export class MemoryCore extends CpuState {
       if (allowWrite && allowUser) f |= TLB_UW;
     }
     if (global && (this.cr4 & CR4_PGE)) f |= TLB_GLOBAL;
+    if (large) this.tlbLarge[linear >>> 22] = 1;
     if (physPage < 0x80000000) this.tlbInsert(page, f, physPage);
     return physPage * 4096 + (linear & 0xfff);
   }
