@@ -85,4 +85,12 @@ describe('InterpCpu run loop', () => {
     expect(a.cpu.getRegs().eax).toBe(50);
     expect(c.cpu.getRegs().ebx & 0xffff).toBe(0xfffb);
   });
+
+  it('a guest that faults forever still returns from run() within the budget', () => {
+    // IVT entry for #UD points at a UD2: every delivery succeeds, every handler faults again.
+    const b = realMode([0x0f, 0x0b]);
+    realModeHandler(b, 6, 0x2000, [0x0f, 0x0b]);
+    b.cpu.r32[4] = 0xfffe; // the stack wraps in 64 KiB and never overflows into a #DF
+    expect(b.cpu.run(5000)).toBe(CpuExit.Yield);
+  });
 });

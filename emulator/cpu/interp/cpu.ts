@@ -174,7 +174,9 @@ export class InterpCpu extends Executor0F implements CpuBackend {
 
   run(maxInstructions: number): CpuExit {
     this.attention = true;
-    const target = this.instructionsRetired + Math.max(0, Math.floor(maxInstructions));
+    // Delivered exceptions also consume budget, so a guest that faults in a loop (e.g. an
+    // exception handler whose first fetch faults again) cannot keep run() from returning.
+    let target = this.instructionsRetired + Math.max(0, Math.floor(maxInstructions));
     try {
       for (;;) {
         let singleStep = false;
@@ -208,6 +210,7 @@ export class InterpCpu extends Executor0F implements CpuBackend {
           }
         } catch (e) {
           if (e !== this.faultSignal) throw e;
+          target--;
           if (this.handleFault()) return CpuExit.Reset;
         }
       }
