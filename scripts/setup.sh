@@ -13,6 +13,8 @@ PACKAGES=(
   xorriso isolinux syslinux-common      # builds bootable test ISOs
   acpica-tools                          # iasl -d checks our ACPI tables
   cpio                                  # packs test initramfs images
+  vncsnapshot libjpeg-turbo-progs       # a VNC client nobody here wrote, for RFB interop tests
+  passt                                 # user-mode networking for guests
 )
 # The 32-bit Linux test guest (i386 kernel + busybox) is fetched with `apt-get download`
 # at test time; that needs the i386 architecture in apt's lists.
