@@ -65,6 +65,90 @@ export const VmStats = z.object({
 /** @see VmStats */
 export type VmStats = z.infer<typeof VmStats>;
 
+// ====== install media, OS presets, disks, downloads, files (the New-VM wizard) ======
+
+/** An OS preset: identity plus Vireo's recommendations for a new VM of that OS. */
+export const OsPreset = z.object({
+  /** Stable id stored in the VM config (`os.id`); osinfo short ids where they exist (win11, debian12). */
+  id: z.string().min(1),
+  /** Display name (`os.name`). */
+  name: z.string().min(1),
+  family: z.enum(['windows', 'linux', 'other']),
+  /** Recommended virtual CPUs. */
+  cpus: z.number().int().min(1),
+  /** Recommended memory in MiB. */
+  memoryMiB: z.number().int().min(16),
+  /** Recommended size of a new disk in GiB. */
+  diskGiB: z.number().int().min(1),
+  /** Firmware the OS wants. */
+  firmware: z.enum(['bios', 'uefi']),
+  /** Whether the OS needs a TPM 2.0 (Windows 11) or profits from one. */
+  tpm: z.enum(['required', 'recommended', 'none']),
+  /** virtio drivers: in the OS already, or needed from the virtio-win ISO (Windows). */
+  virtioDrivers: z.enum(['builtin', 'needed', 'none']),
+});
+/** @see OsPreset */
+export type OsPreset = z.infer<typeof OsPreset>;
+
+/** The OS detected on install media. */
+export const DetectedOs = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  /** high: label and files agree; medium: label only or one of several matches; low: files only. */
+  confidence: z.enum(['high', 'medium', 'low']),
+  /** Which database recognised it. */
+  source: z.enum(['osinfo', 'presets']),
+  /** Recommendations for it (Vireo's preset of the same id, else derived from osinfo). */
+  preset: OsPreset,
+});
+/** @see DetectedOs */
+export type DetectedOs = z.infer<typeof DetectedOs>;
+
+/** What `iso.inspect` learned about an image. */
+export const IsoInspection = z.object({
+  path: z.string(),
+  /** The best volume label (UDF, else ISO 9660, else Joliet), or null. */
+  label: z.string().nullable(),
+  labels: z.object({ iso: z.string().nullable(), joliet: z.string().nullable(), udf: z.string().nullable() }),
+  sizeBytes: z.number().nonnegative(),
+  /** Well-known files found on the media (e.g. "sources/install.wim", ".disk/info"). */
+  files: z.array(z.string()),
+  /** The detected OS, or null when nothing matched. */
+  os: DetectedOs.nullable(),
+  /** Other candidates when the label matched several OSes (ids). */
+  alternatives: z.array(z.object({ id: z.string(), name: z.string() })),
+  warnings: z.array(z.string()),
+});
+/** @see IsoInspection */
+export type IsoInspection = z.infer<typeof IsoInspection>;
+
+/** One entry of a server-side directory listing. */
+export const FileEntry = z.object({
+  name: z.string(),
+  path: z.string(),
+  kind: z.enum(['file', 'dir']),
+  sizeBytes: z.number().nonnegative(),
+});
+/** @see FileEntry */
+export type FileEntry = z.infer<typeof FileEntry>;
+
+/** Progress of a download (about four times a second). */
+export const DownloadProgress = z.object({
+  id: z.string(),
+  receivedBytes: z.number().nonnegative(),
+  /** Total size when the server said it, else null. */
+  totalBytes: z.number().nonnegative().nullable(),
+  bytesPerSec: z.number().nonnegative(),
+  /** Estimated seconds left, when the total is known and data flows. */
+  etaSec: z.number().nonnegative().nullable(),
+});
+/** @see DownloadProgress */
+export type DownloadProgress = z.infer<typeof DownloadProgress>;
+
+/** Where the virtio-win driver ISO is downloaded from by default (Fedora project, stable). */
+export const VIRTIO_WIN_DEFAULT_URL =
+  'https://fedorapeople.org/groups/virt/virtio-win/direct-downloads/stable-virtio/virtio-win.iso';
+
 const Empty = z.object({}).strict();
 const VmId = z.object({ id: z.string().min(1) }).strict();
 
@@ -107,6 +191,47 @@ export const apiMethods = {
    * Available only when the host runs with VIREO_TEST_HOOKS=1; otherwise 'unsupported'.
    */
   'test.killWorker': { params: VmId, result: Empty },
+  /** Reads an install ISO's labels and well-known files and detects its OS. */
+  'iso.inspect': { params: z.object({ path: z.string().min(1) }).strict(), result: IsoInspection },
+  /** The OS presets (recommendations) and whether osinfo-db is used for detection. */
+  'os.presets': { params: Empty, result: z.object({ presets: z.array(OsPreset), osinfo: z.boolean() }) },
+  /** The host's CPUs and memory (caps for the wizard). */
+  'host.resources': {
+    params: Empty,
+    result: z.object({
+      cpus: z.number().int().min(1),
+      memoryBytes: z.number().nonnegative(),
+      /** Where new disk images go by default (`<data dir>/images`). */
+      imageDir: z.string(),
+    }),
+  },
+  /** Creates a new disk image; refuses an existing file. */
+  'disk.create': {
+    params: z.object({
+      path: z.string().min(1),
+      sizeBytes: z.number().int().min(1024 * 1024, 'sizeBytes must be at least 1 MiB').max(64 * 1024 ** 4),
+      format: z.enum(['qcow2', 'raw']).default('qcow2'),
+    }).strict(),
+    result: z.object({ path: z.string(), sizeBytes: z.number(), format: z.enum(['qcow2', 'raw']) }),
+  },
+  /**
+   * Starts downloading `url` (default: the virtio-win ISO) into `destDir`; answers at once
+   * with the id; then `download.progress`, and `download.done` or `download.failed`.
+   */
+  'download.start': {
+    params: z.object({ url: z.string().url().optional(), destDir: z.string().min(1) }).strict(),
+    result: z.object({ id: z.string(), url: z.string(), path: z.string() }),
+  },
+  /** Cancels a running download (its partial file is removed). */
+  'download.cancel': { params: z.object({ id: z.string().min(1) }).strict(), result: Empty },
+  /**
+   * Lists a directory for the browser shell's file browser, within the configured roots
+   * only; without `dir`, the first root.
+   */
+  'files.list': {
+    params: z.object({ dir: z.string().min(1).optional() }).strict(),
+    result: z.object({ dir: z.string(), parent: z.string().nullable(), roots: z.array(z.string()), entries: z.array(FileEntry) }),
+  },
   'dialog.openFile': {
     params: z.object({ title: z.string().optional(), extensions: z.array(z.string()).optional() }).strict(),
     result: z.object({ path: z.string().nullable() }),
@@ -128,6 +253,12 @@ export const apiEvents = {
   'vm.removed': z.object({ id: z.string() }),
   /** CPU statistics of a running VM, about once per second. */
   'vm.stats': VmStats,
+  /** A download's progress. */
+  'download.progress': DownloadProgress,
+  /** A download finished and was verified; `label` is the ISO's volume label. */
+  'download.done': z.object({ id: z.string(), path: z.string(), sizeBytes: z.number(), label: z.string().nullable() }),
+  /** A download failed or was cancelled. */
+  'download.failed': z.object({ id: z.string(), error: z.string(), cancelled: z.boolean() }),
 } as const;
 /** Name of an API event. */
 export type ApiEvent = keyof typeof apiEvents;

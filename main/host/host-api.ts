@@ -5,13 +5,20 @@
  * message to `handleMessage` and forward every event from `onEvent`. Serial consoles are
  * byte streams, not API messages: each shell carries them its own way (`openSerial`).
  */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 import {
   ApiError, CallMessage, apiEvents, apiMethods, describeZodError, isApiMethod,
   type ApiEvent, type ApiEventPayload, type ApiHandlers, type ApiMethod, type EventMessage,
   type HostInfo, type ResultMessage, type VmConfig, type VmEntry,
 } from '../../protocol/index.js';
+import { createDisk } from '../../emulator/index.js';
+import { DownloadManager } from './downloads.js';
+import { FileRoots } from './files.js';
+import { NotIsoError, inspectIso, listPresets, loadOsinfo } from './os-detect/index.js';
 import type { VmLibrary } from './vm-library.js';
 import { VmSupervisor, type SerialHandlers, type SerialSession } from './vm-supervisor.js';
 
@@ -38,6 +45,14 @@ export interface HostApiOptions {
   supervisor?: VmSupervisor;
   /** Enables test-only methods (`test.*`); default: `VIREO_TEST_HOOKS=1` in the environment. */
   testHooks?: boolean;
+  /**
+   * Folders files.list may show (and, in the server shell, the only places iso.inspect,
+   * disk.create and download.start may touch). Default: home, the data directory and
+   * `VIREO_FILE_ROOTS`.
+   */
+  fileRoots?: FileRoots;
+  /** osinfo-db directory for OS detection (default /usr/share/osinfo); null: presets only. */
+  osinfoDir?: string | null;
 }
 
 /** The host API: handlers, the dispatcher and the event stream. */
@@ -85,6 +100,19 @@ export function createHostApi(options: HostApiOptions): HostApi {
   const ownsSupervisor = options.supervisor === undefined;
   const supervisor = options.supervisor ?? new VmSupervisor({ describeVm });
   const testHooks = options.testHooks ?? process.env['VIREO_TEST_HOOKS'] === '1';
+  const dataDir = path.dirname(library.vmsDir);
+  const fileRoots = options.fileRoots ?? FileRoots.defaults(dataDir);
+  /** The browser shell confines every path it is given; the desktop app trusts its user's choices. */
+  const confineAll = options.shell === 'server';
+  const confined = (p: string, field: string, mayNotExist = false): Promise<string> =>
+    confineAll ? fileRoots.confine(p, field, { mayNotExist }) : Promise.resolve(path.resolve(p));
+  const downloads = new DownloadManager({
+    onEvent: (e) => {
+      if (e.kind === 'progress') emit('download.progress', e.payload);
+      else if (e.kind === 'done') emit('download.done', e.payload);
+      else emit('download.failed', e.payload);
+    },
+  });
 
   function entryOf(config: VmConfig): VmEntry {
     return { config, ...supervisor.stateOf(config.id) };
@@ -189,6 +217,48 @@ export function createHostApi(options: HostApiOptions): HostApi {
       supervisor.killWorkerForTest(id);
       return {};
     },
+    'iso.inspect': async ({ path: isoPath }) => {
+      if (!path.isAbsolute(isoPath)) throw new ApiError('bad-request', `path: "${isoPath}" is not an absolute path`);
+      const real = await confined(isoPath, 'path');
+      if (!existsSync(real)) throw new ApiError('not-found', `path: ${isoPath} does not exist`);
+      try {
+        return { ...(await inspectIso(real, { osinfoDir: options.osinfoDir })), path: isoPath };
+      } catch (err) {
+        if (err instanceof NotIsoError) throw new ApiError('bad-request', `path: ${err.message}`);
+        throw err;
+      }
+    },
+    'os.presets': async () => ({
+      presets: listPresets(),
+      osinfo: options.osinfoDir === null ? false : (await loadOsinfo(options.osinfoDir ?? undefined)) !== null,
+    }),
+    'host.resources': async () => ({ cpus: os.cpus().length, memoryBytes: os.totalmem(), imageDir: path.join(dataDir, 'images') }),
+    'disk.create': async ({ path: diskPath, sizeBytes, format }) => {
+      if (!path.isAbsolute(diskPath)) throw new ApiError('bad-request', `path: "${diskPath}" is not an absolute path`);
+      const real = await confined(diskPath, 'path', true);
+      if (existsSync(real)) throw new ApiError('conflict', `path: ${diskPath} already exists; Vireo never overwrites a disk image`);
+      await mkdir(path.dirname(real), { recursive: true });
+      try {
+        await createDisk(real, sizeBytes, format);
+      } catch (err) {
+        throw new ApiError('bad-request', `path: cannot create ${diskPath}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      return { path: diskPath, sizeBytes, format };
+    },
+    'download.start': async ({ url, destDir }) => {
+      const real = await confined(destDir, 'destDir', true);
+      await mkdir(real, { recursive: true });
+      try {
+        return downloads.start({ url, destDir: real });
+      } catch (err) {
+        throw new ApiError('bad-request', err instanceof Error ? err.message : String(err));
+      }
+    },
+    'download.cancel': async ({ id }) => {
+      if (!downloads.cancel(id)) throw new ApiError('not-found', `id: no running download ${id}`);
+      return {};
+    },
+    'files.list': async ({ dir }) => fileRoots.list(dir),
     'dialog.openFile': async (params) => {
       if (!options.dialog) {
         throw new ApiError('unsupported',
@@ -232,6 +302,7 @@ export function createHostApi(options: HostApiOptions): HostApi {
   }
 
   function dispose(): void {
+    downloads.closeAll();
     unsubscribeLibrary();
     unsubscribeSupervisor();
     listeners.clear();
