@@ -154,6 +154,7 @@ export class Virtqueue {
    */
   validate(): string | null {
     if (!isPow2(this.size) || this.size > this.maxSize) return `queue size ${this.size} is not a power of two <= ${this.maxSize}`;
+    if (![this.descGpa, this.availGpa, this.usedGpa].every(Number.isSafeInteger)) return 'ring addresses beyond the 53-bit address space';
     if (this.descGpa % 16 !== 0) return `descriptor table 0x${this.descGpa.toString(16)} not 16-byte aligned`;
     if (this.availGpa % 2 !== 0) return `available ring 0x${this.availGpa.toString(16)} not 2-byte aligned`;
     if (this.usedGpa % 4 !== 0) return `used ring 0x${this.usedGpa.toString(16)} not 4-byte aligned`;
