@@ -175,6 +175,7 @@ export function runMeasured({ cmd, args, env, cwd, timeoutMs, onStdout }) {
         if (st) exitCode = Number(st[1]);
         const sg = /terminated by signal (\d+)/.exec(lines.join('\n'));
         if (sg) signal = `signal ${sg[1]}`;
+        if (sg) exitCode = null;
         rmSync(timeFile, { force: true });
       }
       resolve({ exitCode, signal, timedOut, t0Ms: t0, wallMs, userS, sysS, cpuS, rssKiB, stdout, stderr, rusage: useTime ? 'time(1)' : 'proc-sampling' });

@@ -40,7 +40,7 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options]
   --only LIST         emulators: vireo,qemu,v86-jit,v86-nojit (v86 = both); default all
   --suite LIST        linux,mips (default both)
   --timeout-sec S     per-run timeout; the child's process group is killed (default 300)
-  --work-mib N        MiB of zeros the guest hashes with sha256sum (default 8)
+  --work-mib N        MiB of zeros the guest hashes with sha256sum (default 4)
   --mips-minstr M     millions of loop instructions of the CPU microbenchmark (default 60)
   --no-json           do not append to bench/results/results.jsonl`;
 
@@ -122,13 +122,17 @@ async function runOnce(emu, iso, timeoutMs, run) {
   if (r.timedOut) {
     return { ...rec, status: 'timeout', message: `killed after ${timeoutMs / 1000} s (${bootAt === null ? 'no boot marker' : doneAt === null ? 'booted, workload unfinished' : 'no power-off'})` };
   }
+  const how = r.signal ? `killed by ${r.signal} (not by the harness)` : `exit status ${r.exitCode}`;
   if (bootAt === null) {
-    const why = lastLine(r.stderr) || `exit status ${r.exitCode ?? r.signal}`;
-    // Vireo failing before the guest runs means the CLI cannot run this guest yet.
-    return { ...rec, status: emu === 'vireo' ? 'not-available' : 'error', message: why };
+    // Vireo refusing the configuration (an error exit before the guest printed anything)
+    // means the CLI cannot run this guest yet.
+    const refused = emu === 'vireo' && !r.signal && r.exitCode !== 0 && serial.trim() === '';
+    const err = lastLine(r.stderr);
+    return { ...rec, status: refused ? 'not-available' : 'error', message: refused && err ? err : `${how} before the boot marker${err ? `: ${err}` : ''}` };
   }
   if (doneAt === null || (r.exitCode !== 0 && r.exitCode !== null)) {
-    return { ...rec, status: 'error', message: `exit status ${r.exitCode ?? r.signal} ${doneAt === null ? 'before the done marker' : ''}: ${lastLine(r.stderr)}`.trim() };
+    const err = lastLine(r.stderr);
+    return { ...rec, status: 'error', message: `${how}${doneAt === null ? ' after the boot marker, before the done marker' : ''}${err ? `: ${err}` : ''}` };
   }
   rec.poweroffS = rec.wallS;
   return rec;
@@ -205,7 +209,7 @@ async function main() {
       only: { type: 'string' },
       suite: { type: 'string', default: 'linux,mips' },
       'timeout-sec': { type: 'string', default: '300' },
-      'work-mib': { type: 'string', default: '8' },
+      'work-mib': { type: 'string', default: '4' },
       'mips-minstr': { type: 'string', default: '60' },
       'no-json': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
