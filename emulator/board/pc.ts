@@ -81,6 +81,8 @@ export interface PcBoardOptions {
   serialOut?: (bytes: Uint8Array) => void;
   /** COM1 has taken every queued host byte: more may be sent. */
   onSerialRxDrained?: () => void;
+  /** Where guest memory starts in its buffer (KVM needs a page-aligned host address). */
+  alignWindow?: (buffer: SharedArrayBuffer) => number;
   /** IDE drives (opened images and their slots). */
   drives?: readonly AttachedDrive[];
   /** A disk request finished asynchronously (the machine wakes a halted CPU). */
@@ -164,7 +166,7 @@ export class PcBoard {
     const layout = pcRamLayout(opts.memoryBytes);
     if (layout.above4gBytes > 0) throw new Error(`--memory: at most ${layout.below4gBytes} bytes are supported below 4 GiB for now`);
     const vramBytes = 16 * 1024 * 1024;
-    this.mem = new GuestMemory(opts.memoryBytes, pageAlign(bios.length) + vramBytes + PAGE_SIZE);
+    this.mem = new GuestMemory(opts.memoryBytes, pageAlign(bios.length) + vramBytes + PAGE_SIZE, opts.alignWindow);
     const biosBlock = this.mem.allocate('bios', bios.length);
     this.mem.u8.set(bios, biosBlock.offset);
 

@@ -67,4 +67,6 @@ export interface CpuBackend {
   setRegs(r: Partial<CpuRegs>): void;
   /** Description of the last Error exit. */
   readonly lastError: string | undefined;
+  /** Releases host resources (KVM file descriptors); the backend is unusable afterwards. */
+  close?(): void;
 }

@@ -8,6 +8,7 @@
  */
 import { PcBoard } from '../board/pc.js';
 import { InterpCpu } from '../cpu/interp/cpu.js';
+import type { CpuBackend } from '../cpu/backend.js';
 import { VirtualClock } from '../time/clock.js';
 import type { HostTiming } from './host-timing.js';
 import { rateLimitedLog } from './rate-limited-log.js';
@@ -36,6 +37,13 @@ export interface PcMachineOptions {
   drives?: readonly AttachedDrive[];
   /** Which kind of drive the firmware tries first (default: the CD-ROM when there is one). */
   boot?: 'cdrom' | 'disk';
+  /**
+   * Builds another CPU backend for the board (KVM); default: the interpreter. Chosen on the
+   * host side (emulator/host/cpu-backend-select.ts), which also supplies `alignWindow`.
+   */
+  createCpu?: (board: PcBoard) => CpuBackend;
+  /** Where guest memory starts in its buffer (see GuestMemory). */
+  alignWindow?: (buffer: SharedArrayBuffer) => number;
   /** Called on run-state changes. */
   onState?: (state: RunState) => void;
 }
@@ -43,7 +51,7 @@ export interface PcMachineOptions {
 /** A virtual PC. */
 export class PcMachine {
   readonly board: PcBoard;
-  readonly cpu: InterpCpu;
+  readonly cpu: CpuBackend;
   readonly clock = new VirtualClock();
   private readonly loop: RunLoop;
   private readonly log: (message: string) => void;
@@ -54,7 +62,7 @@ export class PcMachine {
   constructor(private readonly opts: PcMachineOptions) {
     this.log = rateLimitedLog(opts.log ?? (() => {}));
     // The board's callbacks reach the CPU, which is built after the board.
-    const late: { cpu?: InterpCpu } = {};
+    const late: { cpu?: CpuBackend } = {};
     this.board = new PcBoard({
       memoryBytes: opts.memoryBytes,
       bios: opts.bios,
@@ -62,6 +70,7 @@ export class PcMachine {
       clock: this.clock,
       rtcStart: opts.rtcStart,
       drives: opts.drives,
+      alignWindow: opts.alignWindow,
       bootOrder: bootOrderPaths(opts.drives ?? [], opts.boot ?? ((opts.drives ?? []).some((d) => d.kind === 'cdrom') ? 'cdrom' : 'disk')),
       onAsyncCompletion: () => this.loop?.wake(),
       debugconOut: opts.debugconOut,
@@ -74,7 +83,7 @@ export class PcMachine {
       onIntr: (level) => { if (level) { late.cpu?.kick(); this.loop?.wake(); } },
       log: this.log,
     });
-    const cpu = new InterpCpu({
+    const cpu: CpuBackend = opts.createCpu?.(this.board) ?? new InterpCpu({
       mem: this.board.mem,
       physMap: this.board.physMap,
       ops: this.board.vmOps,
@@ -91,9 +100,13 @@ export class PcMachine {
     this.hardReset();
   }
 
-  /** Runs until the machine stops; resolves with the reason. */
-  run(): Promise<StopReason> {
-    return this.loop.run();
+  /** Runs until the machine stops; resolves with the reason. Releases the CPU backend's host resources. */
+  async run(): Promise<StopReason> {
+    try {
+      return await this.loop.run();
+    } finally {
+      this.cpu.close?.();
+    }
   }
 
   /** Pauses at the next slice boundary. */

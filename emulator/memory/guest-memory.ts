@@ -4,7 +4,9 @@
  *
  * Consumer-side interface in the spirit of rust-vmm's vm-memory: devices and the CPU see
  * byte offsets into `u8`; how the bytes are provided is decided here. The buffer is
- * allocated with 4 KiB of slack so that a page-aligned window can be handed to KVM later.
+ * allocated with 4 KiB of slack so that `u8` can start at a page-aligned host address, which
+ * KVM needs for its memory slots (`alignWindow`); everyone indexes through `u8`/`view`
+ * (or adds `u8.byteOffset` when building other views on `buffer`).
  * Which guest-physical page maps to which offset is PhysMap's job, not this class's.
  */
 
@@ -35,14 +37,21 @@ export class GuestMemory {
   /**
    * @param ramBytes guest RAM size (multiple of 4 KiB)
    * @param extraBytes room reserved after RAM for ROMs and device memory
+   * @param alignWindow returns where in the buffer the window must start (0..4095) so that
+   *   it is page-aligned in host memory (the KVM backend provides it); default 0
    */
-  constructor(ramBytes: number, extraBytes: number) {
+  constructor(ramBytes: number, extraBytes: number, alignWindow?: (buffer: SharedArrayBuffer) => number) {
     if (ramBytes % PAGE_SIZE !== 0 || extraBytes % PAGE_SIZE !== 0) {
       throw new RangeError(`GuestMemory: sizes must be multiples of ${PAGE_SIZE} (ram ${ramBytes}, extra ${extraBytes})`);
     }
-    this.buffer = new SharedArrayBuffer(ramBytes + extraBytes);
-    this.u8 = new Uint8Array(this.buffer);
-    this.view = new DataView(this.buffer);
+    const size = ramBytes + extraBytes;
+    this.buffer = new SharedArrayBuffer(size + PAGE_SIZE);
+    const offset = alignWindow?.(this.buffer) ?? 0;
+    if (!Number.isInteger(offset) || offset < 0 || offset >= PAGE_SIZE) {
+      throw new RangeError(`GuestMemory: window offset ${offset} must be within the first page`);
+    }
+    this.u8 = new Uint8Array(this.buffer, offset, size);
+    this.view = new DataView(this.buffer, offset, size);
     this.ramBytes = ramBytes;
     this.blocks.set('ram', { name: 'ram', offset: 0, sizeBytes: ramBytes });
     this.next = ramBytes;

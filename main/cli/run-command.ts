@@ -4,7 +4,7 @@
  * isa-debug-exit, a timeout or a string in the output.
  */
 import { writeFileSync } from 'node:fs';
-import { closeDrives, createPcMachine, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type DriveSpec, type StopReason } from '../../emulator/index.js';
+import { chooseBackend, closeDrives, createPcMachine, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type BackendChoice, type DriveSpec, type StopReason } from '../../emulator/index.js';
 import { openSink, StringWatcher, type ByteSink } from './sinks.js';
 import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
 
@@ -36,7 +36,6 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 async function boot(opts: RunOptions): Promise<number> {
-  if (opts.backend === 'kvm') throw new Error('--backend kvm: the KVM backend is not available in this build yet; use --backend interp');
   if (opts.cpus > 1) throw new Error(`--cpus ${opts.cpus}: only 1 vCPU is supported so far`);
   // A path the user gave is the only candidate: never fall back silently to another image.
   const only = (explicitPath: string | undefined) => (explicitPath === undefined ? {} : { explicitPath, systemDirs: [] });
@@ -49,13 +48,15 @@ async function boot(opts: RunOptions): Promise<number> {
   ];
   const drives: AttachedDrive[] = await openDrives(specs);
   try {
-    return await runMachine(opts, bios, vgaBios, drives);
+    const backend = chooseBackend(opts.backend, opts.deterministic, debugLog);
+    debugLog(`cpu backend: ${backend.kind} (${backend.reason})`);
+    return await runMachine(opts, bios, vgaBios, drives, backend);
   } finally {
     await closeDrives(drives);
   }
 }
 
-async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Array, drives: AttachedDrive[]): Promise<number> {
+async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Array, drives: AttachedDrive[], backend: BackendChoice): Promise<number> {
   const serialSink = openSink(opts.serial, '--serial');
   const debugSink = openSink(opts.debugcon, '--debugcon');
   let stopRequest: StopReason | undefined;
@@ -72,12 +73,14 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
     vgaBios,
     drives,
     boot: opts.boot,
+    createCpu: backend.createCpu,
+    alignWindow: backend.alignWindow,
     deterministic: opts.deterministic,
     timing: createNodeTiming(),
     rtcStart: new Date(),
     serialOut: (bytes) => { serialSink?.write(bytes); watcher?.feed(bytes); },
     debugconOut: (bytes) => { debugSink?.write(bytes); watcher?.feed(bytes); },
-    log: (msg) => { if (process.env['VIREO_DEBUG']) process.stderr.write(`vireo: ${msg}\n`); },
+    log: debugLog,
   });
   machineRef.stop = (r) => machine.stop(r);
   if (stopRequest) machine.stop(stopRequest);
@@ -114,6 +117,11 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
       process.stderr.write(`vireo run: ${reason.message}\n`);
       return 1;
   }
+}
+
+/** Diagnostics on stderr when VIREO_DEBUG is set (guest misbehaviour, backend choice). */
+function debugLog(message: string): void {
+  if (process.env['VIREO_DEBUG']) process.stderr.write(`vireo: ${message}\n`);
 }
 
 async function closeAll(sinks: Array<ByteSink | null>): Promise<void> {

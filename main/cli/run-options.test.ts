@@ -6,7 +6,7 @@ describe('vireo run options', () => {
     const o = parseRunOptions([]);
     expect(o.memoryBytes).toBe(128 * 1024 * 1024);
     expect(o.serial).toBe('none');
-    expect(o.backend).toBe('auto');
+    expect(o.backend).toBe('interp');
     expect(o.disks).toEqual([]);
   });
   it('parses sizes, disks and flags', () => {

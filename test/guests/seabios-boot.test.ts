@@ -57,3 +57,22 @@ describe.skipIf(skip !== '')(`SeaBIOS sees Vireo's ACPI tables${skip ? ` (skippe
     expect(debug).toMatch(/ACPI: parse DSDT at/);
   }, 120_000);
 });
+
+// The same boot with the guest CPU running natively under KVM, where /dev/kvm is usable.
+const kvmProbe = await import('../../emulator/cpu/kvm/kvm-probe.js').then((m) => m.probeKvm());
+const kvmSkip = skip || (kvmProbe.usable ? '' : kvmProbe.reason);
+describe.skipIf(kvmSkip !== '')(`vireo run --backend kvm${kvmSkip ? ` (skipped: ${kvmSkip})` : ''}`, () => {
+  it('boots SeaBIOS to "No bootable device" with the CPU under KVM', async () => {
+    const run = await runVireo(['run', '--backend', 'kvm', '--timeout', '60', '--screen-text', '--debugcon', 'none',
+      '--exit-on', 'No bootable device'], { timeoutMs: 90_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^SeaBIOS \(version [^)]+\)/m);
+  }, 120_000);
+
+  it('explains why KVM cannot be used in deterministic mode', async () => {
+    const run = await runVireo(['run', '--backend', 'kvm', '--deterministic', '--timeout', '5'], { timeoutMs: 30_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/deterministic mode needs the interpreter/);
+  }, 60_000);
+});

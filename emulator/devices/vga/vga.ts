@@ -101,7 +101,7 @@ export class StdVga implements Device {
     this.vramBytes = bytes;
     this.vram = options.memory.allocate(options.blockName ?? 'vga.vram', bytes);
     this.vramU8 = options.memory.u8.subarray(this.vram.offset, this.vram.offset + bytes);
-    this.vramU32 = new Uint32Array(options.memory.buffer, this.vram.offset, bytes >>> 2);
+    this.vramU32 = new Uint32Array(options.memory.buffer, options.memory.u8.byteOffset + this.vram.offset, bytes >>> 2);
     this.pageGeneration = new Uint32Array(bytes >>> 12);
     this.access = { u8: this.vramU8, u32: this.vramU32, bytes };
     this.regs = new VgaRegisters(options.clock);

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { probeKvm } from '../cpu/kvm/kvm-probe.js';
+import { chooseBackend } from './cpu-backend-select.js';
+
+const kvm = probeKvm();
+
+describe('CPU backend choice', () => {
+  it('uses the interpreter when asked, and for deterministic runs under auto', () => {
+    expect(chooseBackend('interp', false)).toMatchObject({ kind: 'interp' });
+    expect(chooseBackend('auto', true)).toEqual({ kind: 'interp', reason: 'deterministic mode needs the interpreter' });
+  });
+  it('refuses KVM in deterministic mode with a clear message', () => {
+    expect(() => chooseBackend('kvm', true)).toThrow(/--backend kvm: deterministic mode needs the interpreter/);
+  });
+  it('follows the probe under auto and names the reason', () => {
+    const c = chooseBackend('auto', false);
+    if (kvm.usable) {
+      expect(c.kind).toBe('kvm');
+      expect(c.createCpu).toBeTypeOf('function');
+      expect(c.alignWindow).toBeTypeOf('function');
+    } else {
+      expect(c).toEqual({ kind: 'interp', reason: `KVM is not usable: ${kvm.reason}` });
+      expect(() => chooseBackend('kvm', false)).toThrow(new RegExp(`^--backend kvm: `));
+    }
+  });
+});

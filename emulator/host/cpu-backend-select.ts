@@ -1,0 +1,41 @@
+/**
+ * Chooses the CPU backend for a machine, as `--backend interp|kvm|auto` asks, and says why:
+ * KVM when `/dev/kvm` is usable (and not in deterministic mode, which needs the
+ * interpreter's instruction-exact time), else the interpreter. The reason is shown in the
+ * log and the UI ("no /dev/kvm", "permission denied on /dev/kvm: add your user to the kvm
+ * group", ...).
+ */
+import type { CpuBackend } from '../cpu/backend.js';
+import { createKvmCpu, probeKvm, type KvmBoardView } from '../cpu/kvm/index.js';
+import { hostPageOffset } from '../cpu/kvm/kvm-sys.js';
+
+/** The decision, with what the machine needs to build the chosen backend. */
+export interface BackendChoice {
+  kind: 'interp' | 'kvm';
+  /** Why this backend runs, in words for the user. */
+  reason: string;
+  /** Where guest memory must start inside its buffer (page-aligned host address for KVM). */
+  alignWindow?: (buffer: SharedArrayBuffer) => number;
+  /** Builds the CPU for a board (KVM only; the interpreter is the machine's default). */
+  createCpu?: (board: KvmBoardView) => CpuBackend;
+}
+
+/** Decides the backend. Throws with a clear message when KVM is demanded but unusable. */
+export function chooseBackend(requested: 'interp' | 'kvm' | 'auto', deterministic: boolean, log?: (m: string) => void): BackendChoice {
+  if (requested === 'interp') return { kind: 'interp', reason: 'the interpreter was requested' };
+  if (deterministic) {
+    if (requested === 'kvm') throw new Error('--backend kvm: deterministic mode needs the interpreter (KVM runs on host time)');
+    return { kind: 'interp', reason: 'deterministic mode needs the interpreter' };
+  }
+  const probe = probeKvm();
+  if (!probe.usable) {
+    if (requested === 'kvm') throw new Error(`--backend kvm: ${probe.reason}`);
+    return { kind: 'interp', reason: `KVM is not usable: ${probe.reason}` };
+  }
+  return {
+    kind: 'kvm',
+    reason: requested === 'kvm' ? 'KVM was requested' : '/dev/kvm is usable',
+    alignWindow: hostPageOffset,
+    createCpu: (board) => createKvmCpu(board, { log }),
+  };
+}
