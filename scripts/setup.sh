@@ -15,6 +15,7 @@ PACKAGES=(
   cpio                                  # packs test initramfs images
   vncsnapshot libjpeg-turbo-progs       # a VNC client nobody here wrote, for RFB interop tests
   passt                                 # user-mode networking for guests
+  kmod zstd                             # nested-KVM test harness (depmod, compressed modules)
 )
 # The 32-bit Linux test guest (i386 kernel + busybox) is fetched with `apt-get download`
 # at test time; that needs the i386 architecture in apt's lists.
