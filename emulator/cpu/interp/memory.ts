@@ -65,8 +65,6 @@ export class MemoryCore extends CpuState {
   a20 = true;
   /** IA32_EFER (only NXE, bit 11, has an effect). */
   efer = 0;
-  /** Set when a write hit a page that an attached decode cache may hold (for a later translator). */
-  onCodeWrite: ((physPage: number) => void) | undefined;
   /** True while the current access is an implicit supervisor access (descriptor tables, TSS). */
   private sysAccess = false;
   /**
