@@ -1,0 +1,216 @@
+/**
+ * virtio network device (virtio 1.2 §5.1) over a NetBackend: queues receiveq1 (0) and
+ * transmitq1 (1), features VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS and
+ * VIRTIO_NET_F_MRG_RXBUF, configuration `mac[6]`, `status` (LINK_UP), and
+ * `max_virtqueue_pairs` (1).
+ *
+ * The header (§5.1.6) is 12 bytes with VIRTIO_F_VERSION_1 or MRG_RXBUF, else the legacy
+ * 10 bytes. No offloads are offered, so transmitted headers carry nothing the device
+ * needs (flags/gso are ignored) and received frames get an all-zero header with
+ * `num_buffers`. With MRG_RXBUF a frame spans as many receive chains as it needs
+ * (§5.1.6.3.2); without it a frame that does not fit one chain is dropped (counted).
+ * Frames arriving while the guest has posted no receive buffers wait in a bounded
+ * queue (`rxQueueLimit`, oldest kept, newest dropped), as a NIC's FIFO would.
+ *
+ * Left out: the control queue (VIRTIO_NET_F_CTRL_VQ: rx mode, MAC filtering, VLANs,
+ * announce), multiqueue, checksum and segmentation offloads, MTU, RSS, speed/duplex.
+ */
+import type { AccessSize, DeviceState } from '../device.js';
+import { NET_MAX_FRAME_BYTES, type NetBackend } from '../../net/net-backend.js';
+import type { DescriptorChain } from './descriptor-chain.js';
+import { VIRTIO_F_VERSION_1, VIRTIO_ID_NET } from './virtio-constants.js';
+import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
+import { readLe } from './virtio-device.js';
+import { obj, version } from './state-check.js';
+
+/** Feature bits (§5.1.3). */
+export const VIRTIO_NET_F_MAC = 1n << 5n;
+export const VIRTIO_NET_F_MRG_RXBUF = 1n << 15n;
+export const VIRTIO_NET_F_STATUS = 1n << 16n;
+/** status: link up. */
+export const VIRTIO_NET_S_LINK_UP = 1;
+/** Queue indices. */
+export const VIRTIO_NET_RXQ = 0;
+export const VIRTIO_NET_TXQ = 1;
+
+const QUEUE_SIZE = 256;
+const CONFIG_BYTES = 10;
+
+/** Construction options of a virtio-net device. */
+export interface VirtioNetOptions {
+  readonly id: string;
+  /** The 6-byte MAC address (QEMU's default prefix is 52:54:00). */
+  readonly mac: Uint8Array;
+  readonly backend: NetBackend;
+  /** Frames kept while the guest has no receive buffers (default 256). */
+  readonly rxQueueLimit?: number;
+}
+
+/** virtio-net with one queue pair, no offloads. */
+export class VirtioNet implements VirtioDevice {
+  readonly id: string;
+  readonly deviceType = VIRTIO_ID_NET;
+  readonly queueMaxSizes = [QUEUE_SIZE, QUEUE_SIZE];
+  readonly deviceFeatures = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MRG_RXBUF;
+  readonly configSizeBytes = CONFIG_BYTES;
+  /** Counters. */
+  readonly stats = { txFrames: 0, rxFrames: 0, rxDropped: 0, txDropped: 0 };
+  private readonly config = new Uint8Array(CONFIG_BYTES);
+  private readonly backend: NetBackend;
+  private readonly rxLimit: number;
+  private readonly rxPending: Uint8Array[] = [];
+  private ctx: VirtioDeviceContext | null = null;
+
+  constructor(opts: VirtioNetOptions) {
+    if (opts.mac.length !== 6) throw new RangeError(`VirtioNet ${opts.id}: MAC must be 6 bytes`);
+    this.id = opts.id;
+    this.backend = opts.backend;
+    this.rxLimit = opts.rxQueueLimit ?? 256;
+    this.config.set(opts.mac, 0);
+    this.config[6] = VIRTIO_NET_S_LINK_UP;
+    this.config[8] = 1; // max_virtqueue_pairs
+    this.backend.onReceive((frame) => this.receive(frame));
+  }
+
+  /** Sets the link state reported in `status` and signals a config change. */
+  setLinkUp(up: boolean): void {
+    this.config[6] = up ? VIRTIO_NET_S_LINK_UP : 0;
+    this.ctx?.configChanged();
+  }
+
+  readConfig(offset: number, size: AccessSize): number {
+    return readLe(this.config, offset, size);
+  }
+
+  writeConfig(offset: number, size: AccessSize, value: number): void {
+    // Legacy drivers without CTRL_MAC_ADDR may write the MAC (§5.1.4 legacy note).
+    if (offset + size <= 6) {
+      for (let i = 0; i < size; i++) this.config[offset + i] = (value >>> (8 * i)) & 0xff;
+      return;
+    }
+    this.ctx?.misuse(`${this.id}: write to read-only config offset ${offset}`);
+  }
+
+  activate(ctx: VirtioDeviceContext): void {
+    this.ctx = ctx;
+    this.queueNotify(VIRTIO_NET_TXQ);
+    this.queueNotify(VIRTIO_NET_RXQ);
+  }
+
+  queueNotify(index: number): void {
+    const ctx = this.ctx;
+    if (!ctx?.live) return;
+    if (index === VIRTIO_NET_TXQ) this.transmit(ctx);
+    else if (index === VIRTIO_NET_RXQ) this.flushRx(ctx);
+  }
+
+  reset(): void {
+    this.ctx = null;
+    this.rxPending.length = 0;
+  }
+
+  saveState(): DeviceState {
+    return { v: 1, mac: [...this.config.subarray(0, 6)], linkUp: this.config[6] === VIRTIO_NET_S_LINK_UP };
+  }
+
+  loadState(state: unknown): void {
+    const s = obj(this.id, state);
+    version(this.id, s, 1);
+    const mac = s['mac'];
+    if (!Array.isArray(mac) || mac.length !== 6 || !mac.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) throw new Error(`${this.id}.mac: 6 bytes expected`);
+    if (typeof s['linkUp'] !== 'boolean') throw new Error(`${this.id}.linkUp: boolean expected`);
+    this.config.set(mac as number[], 0);
+    this.config[6] = s['linkUp'] ? VIRTIO_NET_S_LINK_UP : 0;
+    this.rxPending.length = 0;
+  }
+
+  // ---- data path ---------------------------------------------------------------------
+
+  private headerBytes(ctx: VirtioDeviceContext): number {
+    return (ctx.features & (VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MRG_RXBUF)) !== 0n ? 12 : 10;
+  }
+
+  private transmit(ctx: VirtioDeviceContext): void {
+    const q = ctx.queue(VIRTIO_NET_TXQ);
+    if (!q) return;
+    const hdr = this.headerBytes(ctx);
+    let any = false;
+    for (let c = q.pop(ctx.memory); c !== null; c = q.pop(ctx.memory)) {
+      any = true;
+      const len = c.readableBytes - hdr;
+      if (len < 14 || len > NET_MAX_FRAME_BYTES) {
+        this.stats.txDropped++;
+        ctx.misuse(`${this.id}: transmit of ${c.readableBytes} bytes (header ${hdr})`);
+      } else {
+        const frame = new Uint8Array(len);
+        if (c.read(ctx.memory, hdr, frame)) {
+          this.stats.txFrames++;
+          this.backend.send(frame);
+        } else {
+          this.stats.txDropped++;
+          ctx.misuse(`${this.id}: cannot read a transmit buffer`);
+        }
+      }
+      ctx.addUsed(VIRTIO_NET_TXQ, c.head, 0);
+    }
+    if (any) ctx.signal(VIRTIO_NET_TXQ);
+  }
+
+  private receive(frame: Uint8Array): void {
+    if (frame.length > NET_MAX_FRAME_BYTES) { this.stats.rxDropped++; return; }
+    if (this.rxPending.length >= this.rxLimit) { this.stats.rxDropped++; return; }
+    this.rxPending.push(frame);
+    const ctx = this.ctx;
+    if (ctx?.live) this.flushRx(ctx);
+  }
+
+  private flushRx(ctx: VirtioDeviceContext): void {
+    const q = ctx.queue(VIRTIO_NET_RXQ);
+    if (!q) return;
+    const mergeable = (ctx.features & VIRTIO_NET_F_MRG_RXBUF) !== 0n;
+    const hdrBytes = this.headerBytes(ctx);
+    let any = false;
+    while (this.rxPending.length > 0 && q.hasAvailable(ctx.memory)) {
+      const frame = this.rxPending[0]!;
+      const packet = new Uint8Array(hdrBytes + frame.length);
+      packet.set(frame, hdrBytes);
+      const chains: DescriptorChain[] = [];
+      let room = 0;
+      // Gather chains until the packet fits (one chain without MRG_RXBUF).
+      while (room < packet.length) {
+        const c = q.pop(ctx.memory);
+        if (c === null) break;
+        chains.push(c);
+        room += c.writableBytes;
+        if (!mergeable) break;
+      }
+      if (room < packet.length) {
+        if (q.broken !== null) return;
+        if (!mergeable || !q.hasAvailable(ctx.memory)) {
+          // Not enough buffers: without MRG_RXBUF the frame cannot fit; with it, the
+          // guest posted too few. Drop the frame, give the chains back empty.
+          this.rxPending.shift();
+          this.stats.rxDropped++;
+          for (const c of chains) ctx.addUsed(VIRTIO_NET_RXQ, c.head, 0);
+          any ||= chains.length > 0;
+          continue;
+        }
+      }
+      if (mergeable) new DataView(packet.buffer).setUint16(10, chains.length, true);
+      let at = 0;
+      for (const c of chains) {
+        const n = Math.min(c.writableBytes, packet.length - at);
+        if (!c.write(ctx.memory, 0, packet.subarray(at, at + n))) {
+          ctx.needsReset(`${this.id}: cannot write a receive buffer`);
+          return;
+        }
+        ctx.addUsed(VIRTIO_NET_RXQ, c.head, n);
+        at += n;
+      }
+      this.rxPending.shift();
+      this.stats.rxFrames++;
+      any = true;
+    }
+    if (any) ctx.signal(VIRTIO_NET_RXQ);
+  }
+}
