@@ -33,6 +33,24 @@ export const BootDevice = z.enum(['cdrom', 'disk', 'network']);
 /** @see BootDevice */
 export type BootDevice = z.infer<typeof BootDevice>;
 
+/**
+ * The screen: a TCP VNC listener on 127.0.0.1 for external VNC clients, off by default.
+ * When on it always asks for a password (VNC Authentication; only the first 8 characters
+ * count, and the password is stored in the VM file as given).
+ */
+export const DisplayConfig = z.object({
+  vnc: z.object({
+    enabled: z.boolean().default(false),
+    /** TCP port on 127.0.0.1 (5900 + display number by convention). */
+    port: z.number().int().min(1024, 'port must be at least 1024').max(65535).default(5900),
+    password: z.string().max(64).optional(),
+  }).strict().refine((v) => !v.enabled || (v.password !== undefined && v.password.length > 0), {
+    message: 'a password is required when the VNC listener is enabled', path: ['password'],
+  }).default({ enabled: false, port: 5900 }),
+}).strict();
+/** @see DisplayConfig */
+export type DisplayConfig = z.infer<typeof DisplayConfig>;
+
 /** The VM configuration, current version. */
 export const VmConfig = z.object({
   version: z.literal(VM_CONFIG_VERSION),
@@ -52,6 +70,8 @@ export const VmConfig = z.object({
     model: z.enum(['e1000', 'virtio', 'rtl8139']).default('e1000'),
   }).default({ mode: 'user', model: 'e1000' }),
   backend: z.enum(['auto', 'interp', 'kvm']).default('auto'),
+  /** How the screen can be reached besides the app's own console (absent: the app only). */
+  display: DisplayConfig.optional(),
   createdAt: z.string(),
 });
 /** @see VmConfig */

@@ -25,9 +25,31 @@ export const WorkerMachineConfig = z.object({
   }).strict()).default([]),
   /** Which kind of drive the firmware tries first. */
   boot: z.enum(['cdrom', 'disk']).optional(),
+  /** The VM's name (the RFB desktop name). */
+  name: z.string().optional(),
+  /**
+   * A TCP VNC listener on 127.0.0.1 for external VNC clients (absent: none). Always with
+   * VNC Authentication: only the first 8 characters of the password count (RFC 6143 7.2.2).
+   */
+  vnc: z.object({
+    port: z.number().int().min(0).max(65535),
+    password: z.string().min(1),
+  }).strict().optional(),
 }).strict();
 /** @see WorkerMachineConfig */
 export type WorkerMachineConfig = z.infer<typeof WorkerMachineConfig>;
+
+/** Names one RFB (VNC) viewer connection carried over the host <-> worker channel. */
+const ConnId = z.number().int().nonnegative();
+
+/**
+ * A PC keyboard scan code (set 1) as the i8042 takes it: 0x01-0x7F, or 0xE001-0xE07F for
+ * the extended keys (0xE01D right Ctrl, 0xE038 right Alt, 0xE037 PrintScreen, ...).
+ */
+export const ScanCode = z.number().int().refine(
+  (c) => (c >= 0x01 && c <= 0x7f) || (c >= 0xe001 && c <= 0xe07f),
+  { message: 'expected a set-1 scan code (0x01-0x7F or 0xE001-0xE07F)' },
+);
 
 /** Host -> worker. */
 export const HostToWorker = z.discriminatedUnion('type', [
@@ -41,6 +63,17 @@ export const HostToWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('serial-in'), data: Bytes }).strict(),
   z.object({ type: z.literal('screenshot'), requestId: z.number().int() }).strict(),
   z.object({ type: z.literal('screen-text'), requestId: z.number().int() }).strict(),
+  /** A viewer connected: the worker starts an RFB server-side connection (security None). */
+  z.object({ type: z.literal('rfb-open'), connId: ConnId }).strict(),
+  /** Bytes from viewer `connId`, in any chunking. */
+  z.object({ type: z.literal('rfb-data'), connId: ConnId, data: Bytes }).strict(),
+  /** Viewer `connId` went away. */
+  z.object({ type: z.literal('rfb-close'), connId: ConnId }).strict(),
+  /**
+   * Presses `keys` in order, then releases them in reverse order: one chord such as
+   * Ctrl+Alt+Del = [0x1D, 0x38, 0xE053].
+   */
+  z.object({ type: z.literal('send-keys'), keys: z.array(ScanCode).min(1).max(8) }).strict(),
 ]);
 /** @see HostToWorker */
 export type HostToWorker = z.infer<typeof HostToWorker>;
@@ -70,6 +103,12 @@ export const WorkerToHost = z.discriminatedUnion('type', [
    */
   z.object({ type: z.literal('error'), message: z.string(), requestId: z.number().int().optional() }).strict(),
   z.object({ type: z.literal('log'), message: z.string() }).strict(),
+  /** RFB bytes for viewer `connId`. */
+  z.object({ type: z.literal('rfb-data'), connId: ConnId, data: Bytes }).strict(),
+  /** The worker closed viewer `connId` (bad message, VM stopping, or after `rfb-close`). */
+  z.object({ type: z.literal('rfb-closed'), connId: ConnId, reason: z.string() }).strict(),
+  /** The TCP VNC listener of `config.vnc`: the bound port, or null and why it failed. */
+  z.object({ type: z.literal('vnc-listening'), port: z.number().int().nullable(), error: z.string().optional() }).strict(),
 ]);
 /** @see WorkerToHost */
 export type WorkerToHost = z.infer<typeof WorkerToHost>;

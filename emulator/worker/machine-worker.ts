@@ -11,15 +11,18 @@ import { loadFirmware } from '../host/firmware-files.js';
 import { PcMachine } from '../machine/pc-machine.js';
 import { closeDrives, openDrives } from '../host/open-drives.js';
 import type { AttachedDrive } from '../machine/drives.js';
+import { MachineConsole } from './machine-console.js';
 
 const port = parentPort;
 if (!port) throw new Error('machine-worker.js must run in a worker thread');
 
-function send(msg: WorkerToHost): void {
-  port!.postMessage(msg);
+function send(msg: WorkerToHost, transfer?: ArrayBuffer[]): void {
+  port!.postMessage(msg, transfer);
 }
 
 let machine: PcMachine | undefined;
+/** The machine's screen and keyboard for viewers (RFB) and Send-key chords. */
+let machineConsole: MachineConsole | undefined;
 
 let starting = false;
 
@@ -45,9 +48,12 @@ async function start(config: WorkerMachineConfig): Promise<void> {
     onState: (state) => send({ type: 'state', state }),
   });
   machine = m;
+  const cons = new MachineConsole(m, send, config, (message) => send({ type: 'log', message }));
+  machineConsole = cons;
   const stats = setInterval(() => send({ type: 'stats', instructions: m.instructions, virtualNs: m.clock.nowNs() }), 1000);
   void m.run().then(async (reason) => {
     clearInterval(stats);
+    await cons.dispose('the machine stopped');
     // Disk images are flushed and closed before the host hears "stopped".
     await closeDrives(drives);
     send({ type: 'stopped', reason });
@@ -81,6 +87,10 @@ port.on('message', (raw: unknown) => {
       case 'serial-in': machine.serialInput(msg.data); break;
       case 'screenshot': send({ type: 'screenshot', requestId: msg.requestId, png: machine.screenshotPng() }); break;
       case 'screen-text': send({ type: 'screen-text', requestId: msg.requestId, text: machine.screenText() }); break;
+      case 'rfb-open': machineConsole?.open(msg.connId); break;
+      case 'rfb-data': machineConsole?.data(msg.connId, msg.data); break;
+      case 'rfb-close': machineConsole?.close(msg.connId); break;
+      case 'send-keys': machineConsole?.sendKeys(msg.keys); break;
     }
   } catch (err) {
     fail(err);

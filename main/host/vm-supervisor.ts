@@ -13,6 +13,9 @@
  * - Per VM it keeps a short ring of CPU samples (from the worker's `stats` plus the
  *   worker thread's event-loop utilization) and a bounded serial history, streamed to
  *   subscribers. The history survives the VM stopping and is cleared on the next start.
+ * - Screen viewers (`openVnc`): RFB byte streams relayed between each viewer and the RFB
+ *   server inside the worker, one connection id per viewer. A viewer that sends garbage is
+ *   closed by the worker; the VM and the other viewers carry on.
  * - `close()` stops every worker (gracefully, then by force).
  */
 import { Worker } from 'node:worker_threads';
@@ -53,6 +56,22 @@ export interface SerialSession {
   /** Sends bytes to the guest's serial port; dropped unless the VM is running or paused. */
   write(bytes: Uint8Array): void;
   /** Ends the session (no more onData). */
+  close(): void;
+}
+
+/** Callbacks of one screen viewer (an RFB client relayed to the worker's RFB server). */
+export interface VncHandlers {
+  /** RFB bytes from the server for this viewer. */
+  onData(bytes: Uint8Array): void;
+  /** The connection ended on the host or worker side (bad client message, VM stopped, ...). */
+  onClose(reason: string): void;
+}
+
+/** One open screen viewer connection. */
+export interface VncSession {
+  /** RFB bytes from the viewer (any chunking); dropped after close. */
+  write(bytes: Uint8Array): void;
+  /** Ends the connection (no onClose call for it). */
   close(): void;
 }
 
@@ -103,9 +122,14 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
     }
   }
   const first = vm.bootOrder.find((b) => b === 'cdrom' || b === 'disk');
+  const vnc = vm.display?.vnc;
+  if (vnc?.enabled && !vnc.password) {
+    throw new ApiError('bad-request', `display.vnc.password: VM "${vm.name}" enables the VNC listener without a password`);
+  }
   return {
-    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, drives,
+    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, drives, name: vm.name,
     ...(first ? { boot: first } : {}),
+    ...(vnc?.enabled && vnc.password ? { vnc: { port: vnc.port, password: vnc.password } } : {}),
   };
 }
 
@@ -133,6 +157,10 @@ interface WorkerRun {
   /** The exit is ours (force off, stop completed, crash handled): not a crash. */
   exitExpected: boolean;
   pending: Map<number, PendingRequest>;
+  /** Open screen viewers by connection id. */
+  vnc: Map<number, VncHandlers>;
+  /** Port of the TCP VNC listener, once it listens. */
+  vncPort: number | null;
   last: { instructions: number; atPerfMs: number; elu: EventLoopUtilization };
 }
 
@@ -176,6 +204,7 @@ export class VmSupervisor {
   private readonly requestTimeoutMs: number;
   private readonly log: (id: string, message: string) => void;
   private nextRequestId = 1;
+  private nextVncConnId = 1;
   private closing = false;
 
   /** Creates an idle supervisor. */
@@ -239,7 +268,7 @@ export class VmSupervisor {
       throw new ApiError('internal', `${this.describeVm(vm.id)}: the emulator worker could not be created: ${errorText(err)}`);
     }
     const run: WorkerRun = {
-      worker, exitExpected: false, pending: new Map(),
+      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null,
       last: { instructions: 0, atPerfMs: performance.now(), elu: worker.performance.eventLoopUtilization() },
     };
     s.run = run;
@@ -323,6 +352,53 @@ export class VmSupervisor {
     const text = await this.request(id, 'screen-text');
     if (typeof text !== 'string') throw new ApiError('internal', `${this.describeVm(id)}: the screen-text answer was not text`);
     return text;
+  }
+
+  /**
+   * Presses a key chord on the guest's keyboard: `keys` (set-1 scan codes) down in order,
+   * then up in reverse, e.g. Ctrl+Alt+Del = [0x1D, 0x38, 0xE053].
+   */
+  async sendKeys(id: string, keys: readonly number[]): Promise<void> {
+    const s = this.session(id);
+    const run = this.requireRun(s, ['running', 'paused'], 'send keys to');
+    this.post(s, run, { type: 'send-keys', keys: [...keys] });
+  }
+
+  /** The bound port of VM `id`'s TCP VNC listener, or null (none configured, not yet listening, stopped). */
+  vncPortOf(id: string): number | null {
+    return this.sessions.get(id)?.run?.vncPort ?? null;
+  }
+
+  // ====== screen (RFB) ======
+
+  /**
+   * Opens a screen viewer connection to VM `id`, which must be running or paused
+   * (otherwise ApiError 'conflict'). The worker's RFB server speaks first (ProtocolVersion);
+   * `handlers.onData` receives the server's bytes, `write` carries the viewer's.
+   */
+  openVnc(id: string, handlers: VncHandlers): VncSession {
+    const s = this.session(id);
+    const run = this.requireRun(s, ['running', 'paused'], 'show the screen of');
+    const connId = this.nextVncConnId++;
+    run.vnc.set(connId, handlers);
+    this.post(s, run, { type: 'rfb-open', connId });
+    const open = (): boolean => s.run === run && run.vnc.get(connId) === handlers;
+    return {
+      write: (bytes) => {
+        if (!open() || bytes.length === 0) return;
+        const data = Uint8Array.from(bytes);
+        try {
+          run.worker.postMessage({ type: 'rfb-data', connId, data } satisfies HostToWorker, [data.buffer]);
+        } catch (err) {
+          this.crash(s, run, `Could not send "rfb-data" to the emulator: ${errorText(err)}`);
+        }
+      },
+      close: () => {
+        if (!open()) return;
+        run.vnc.delete(connId);
+        this.post(s, run, { type: 'rfb-close', connId });
+      },
+    };
   }
 
   // ====== serial console ======
@@ -495,6 +571,18 @@ export class VmSupervisor {
     });
   }
 
+  private closeViewers(s: VmSession, run: WorkerRun, reason: string): void {
+    const viewers = [...run.vnc.values()];
+    run.vnc.clear();
+    for (const v of viewers) {
+      try {
+        v.onClose(reason);
+      } catch (err) {
+        console.error(`vireo: screen viewer of ${this.describeVm(s.id)} failed: ${errorText(err)}`);
+      }
+    }
+  }
+
   private failPending(run: WorkerRun, reason: string): void {
     for (const [requestId, p] of run.pending) {
       clearTimeout(p.timer);
@@ -508,6 +596,7 @@ export class VmSupervisor {
     run.exitExpected = true;
     if (s.run === run) s.run = undefined;
     this.failPending(run, `${this.describeVm(s.id)}: ${reason}`);
+    this.closeViewers(s, run, reason);
     this.setState(s, state, reason);
   }
 
@@ -596,6 +685,31 @@ export class VmSupervisor {
       }
       case 'log':
         this.log(s.id, msg.message);
+        return;
+      case 'rfb-data': {
+        const v = run.vnc.get(msg.connId);
+        if (!v) return; // the viewer has gone; the worker hears rfb-close
+        try {
+          v.onData(msg.data);
+        } catch (err) {
+          console.error(`vireo: screen viewer of ${this.describeVm(s.id)} failed: ${errorText(err)}`);
+        }
+        return;
+      }
+      case 'rfb-closed': {
+        const v = run.vnc.get(msg.connId);
+        if (!v) return;
+        run.vnc.delete(msg.connId);
+        try {
+          v.onClose(msg.reason);
+        } catch (err) {
+          console.error(`vireo: screen viewer of ${this.describeVm(s.id)} failed: ${errorText(err)}`);
+        }
+        return;
+      }
+      case 'vnc-listening':
+        run.vncPort = msg.port;
+        if (msg.port === null) console.error(`vireo: ${this.describeVm(s.id)}: the VNC listener could not start: ${msg.error ?? 'unknown error'}`);
         return;
     }
   }
