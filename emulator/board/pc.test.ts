@@ -169,3 +169,26 @@ describe('pc board platform devices', () => {
     expect(board.pic.hasInterrupt()).toBe(true);
   });
 });
+
+describe('pc board local APIC and interrupt routing', () => {
+  it('maps the local APIC page and passes PIC interrupts through LINT0 (virtual wire)', () => {
+    const { board } = makeBoard();
+    expect(board.vmOps.mmioRead(0xfee00030, 4) & 0xff).toBe(0x14); // version register
+    outb(board, 0x20, 0x11); outb(board, 0x21, 0x20); outb(board, 0x21, 0x04); outb(board, 0x21, 0x01);
+    outb(board, 0x21, 0xfd);
+    board.kbc.keyDown(0x1e);
+    outb(board, 0x64, 0x60); outb(board, 0x60, 0x45);
+    board.kbc.keyDown(0x1e);
+    expect(board.router.hasInterrupt()).toBe(true);
+    expect(board.router.acknowledge()).toBe(0x21);
+  });
+
+  it('delivers an MSI to the local APIC once it is software-enabled', () => {
+    const { board } = makeBoard();
+    board.vmOps.mmioWrite(0xfee000f0, 4, 0x1ff); // SVR: APIC enabled, spurious vector 0xff
+    board.vmOps.mmioWrite(0xfee00350, 4, 0x10000); // mask LINT0: the APIC alone decides
+    board.router.deliverMsi(0xfee00000, 0x0045); // fixed, vector 0x45, to APIC 0
+    expect(board.router.hasInterrupt()).toBe(true);
+    expect(board.router.acknowledge()).toBe(0x45);
+  });
+});

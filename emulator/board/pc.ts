@@ -22,8 +22,9 @@
  *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.1 PIIX3 IDE, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
  *   IDE            0x1F0/0x3F6 (IRQ 14), 0x170/0x376 (IRQ 15), bus master block at BAR4
  *
- * Leaves out for now: the local APIC (IOAPIC deliveries have no target yet, so
- * CPUID reports no APIC and guests use the PIC), RAM above 4 GiB, SMM.
+ * The local APIC is wired (0xFEE00000, the CPU's interrupt source, PIC through LINT0), but
+ * CPUID does not advertise it until the CPU forwards IA32_APIC_BASE to it, so guests run in
+ * PIC mode. Leaves out: RAM above 4 GiB, SMM.
  */
 import type { Device, IoHandler, IrqLine } from '../devices/device.js';
 import { irqLine } from '../devices/device.js';
@@ -60,6 +61,8 @@ import { VgaRenderer } from '../display/vga-renderer.js';
 import { screenText } from '../display/text-screen.js';
 import { encodePng } from '../display/png.js';
 import { Ioapic } from '../devices/ioapic/ioapic.js';
+import { LocalApic, APIC_MMIO_SIZE } from '../devices/apic/lapic.js';
+import { InterruptRouter } from '../devices/apic/interrupt-router.js';
 import { Hpet } from '../devices/hpet/hpet.js';
 import { buildAcpiFwCfgFiles, resolveAcpiConfig } from '../firmware/acpi/index.js';
 import { Piix3Ide } from '../devices/ide/piix3-ide.js';
@@ -97,6 +100,8 @@ export interface PcBoardOptions {
   onPowerOff: () => void;
   /** Guest asked for a system reset (port 0x92, 0xCF9, keyboard controller). */
   onResetRequest: () => void;
+  /** An NMI for the CPU (from the local APIC: LINT1, NMI IPIs). */
+  onNmi?: () => void;
   /** The A20 gate changed (port 0x92 / keyboard controller output port). */
   setA20: (enabled: boolean) => void;
   /** INTR towards the CPU changed. */
@@ -140,6 +145,11 @@ export class PcBoard {
   readonly com1: Uart16550;
   readonly kbc: I8042;
   readonly ioapic: Ioapic;
+  /** The BSP's local APIC. CPUID does not advertise it yet, so guests leave it in virtual-wire mode. */
+  readonly lapic: LocalApic;
+  /** The CPU's interrupt source: the local APIC, with the PIC passing through LINT0 (virtual wire). */
+  readonly router: InterruptRouter;
+  private lapicRegion: MemoryRegion | undefined;
   readonly ide: Piix3Ide;
   readonly hpet: Hpet;
   /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
@@ -194,16 +204,31 @@ export class PcBoard {
     const acpi = resolveAcpiConfig({ cpus: 1, hpet: true, pmBase: PM_BASE });
     this.ioapic = new Ioapic({
       initialId: acpi.ioapicId,
-      // No local APIC yet: nothing can accept the message (CPUID says so, and guests use the PIC).
-      deliver: (msg) => opts.log?.(`ioapic: message for vector ${msg.vector} dropped: no local APIC`),
+      deliver: (msg) => this.router.deliverFromIoapic(msg),
       log: opts.log,
     });
     as.root.addSubregion(as.mmio('ioapic', 0x1000, this.ioapic.mmio), 0xfec00000);
-    this.pic = new I8259({ onIntr: opts.onIntr, log: opts.log });
+    this.pic = new I8259({ onIntr: (level) => this.router.setPicIntr(level), log: opts.log });
+    this.router = new InterruptRouter({
+      pic: this.pic,
+      onNmi: () => opts.onNmi?.(),
+      onInit: (id) => opts.log?.(`apic: INIT for CPU ${id} ignored (one vCPU)`),
+      onStartup: (id, v) => opts.log?.(`apic: STARTUP ${v} for CPU ${id} ignored (one vCPU)`),
+      onInterruptPending: () => opts.onIntr(true),
+      log: opts.log,
+    });
+    this.lapic = new LocalApic({
+      apicId: 0, bsp: true, clock, scheduler: clock, bus: this.router,
+      eoiBroadcast: (v) => this.ioapic.eoi(v),
+      onBaseChange: (gpa, enabled) => this.mapLapic(gpa, enabled),
+      log: opts.log,
+    });
+    this.router.addLapic(this.lapic);
+    this.mapLapic(this.lapic.baseGpa, true);
     this.register(0x20, 2, 'i8259-master', this.pic.masterIo);
     this.register(0xa0, 2, 'i8259-slave', this.pic.slaveIo);
     this.register(0x4d0, 2, 'elcr', this.pic.elcrIo);
-    this.devices.push(this.pic);
+    this.devices.push(this.pic, this.lapic);
 
     // ----- timers -----
     this.pit = new I8254({ irq: irqLine((level) => { this.pitLevel = level; if (!this.hpetLegacy) this.setIsaIrq(0, level); }), clock, scheduler: clock });
@@ -413,6 +438,19 @@ export class PcBoard {
     if (this.pmIoBase !== null) this.pio.unregister(this.pmIoBase);
     this.pmIoBase = base;
     if (base !== null) this.pio.register(base, 64, 'piix4-pm', this.pm.pmIo);
+  }
+
+  /** The local APIC page moved or was (dis)abled through IA32_APIC_BASE. */
+  private mapLapic(gpa: number, enabled: boolean): void {
+    const as = this.addressSpace;
+    as.transaction(() => {
+      if (this.lapicRegion) as.root.removeSubregion(this.lapicRegion);
+      this.lapicRegion = undefined;
+      if (!enabled) return;
+      if (gpa < 0 || gpa + APIC_MMIO_SIZE > FOUR_GIB) { this.opts.log?.(`apic: base 0x${gpa.toString(16)} outside the 32-bit space; page unmapped`); return; }
+      this.lapicRegion = as.mmio('lapic', APIC_MMIO_SIZE, this.lapic.mmio);
+      as.root.addSubregion(this.lapicRegion, gpa, { priority: 4, mayOverlap: true });
+    });
   }
 
   /** An I/O BAR moved: unregister the old ports, register the new ones. */

@@ -80,6 +80,7 @@ export class PcMachine {
       onPowerOff: () => this.loop.stop({ kind: 'power-off' }),
       onResetRequest: () => this.loop.requestReset(),
       setA20: (enabled) => late.cpu?.setA20(enabled),
+      onNmi: () => late.cpu?.nmi(),
       onIntr: (level) => { if (level) { late.cpu?.kick(); this.loop?.wake(); } },
       log: this.log,
     });
@@ -87,7 +88,7 @@ export class PcMachine {
       mem: this.board.mem,
       physMap: this.board.physMap,
       ops: this.board.vmOps,
-      interrupts: this.board.pic,
+      interrupts: this.board.router,
       log: { warn: (m) => this.log(`cpu: ${m}`) },
     });
     this.cpu = cpu;
