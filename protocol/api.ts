@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { VmConfig, VmConfigDraft } from './vm-config.js';
+import { ScanCode } from './worker.js';
 
 /** Run state of a VM as the host supervisor sees it. */
 export const VmRunState = z.enum(['stopped', 'starting', 'running', 'paused', 'stopping', 'crashed']);
@@ -187,6 +188,12 @@ export const apiMethods = {
   /** The VM's text-mode screen as lines of text. */
   'vm.screenText': { params: VmId, result: z.object({ text: z.string() }) },
   /**
+   * Presses a key chord on a running or paused VM's keyboard (the console's Send-key menu):
+   * `keys` are set-1 scan codes pressed in order and released in reverse, e.g.
+   * Ctrl+Alt+Del = [0x1D, 0x38, 0xE053].
+   */
+  'vm.sendKeys': { params: z.object({ id: z.string().min(1), keys: z.array(ScanCode).min(1).max(8) }).strict(), result: Empty },
+  /**
    * Test-only: ends the VM's emulator worker as if it had died, to exercise crash handling.
    * Available only when the host runs with VIREO_TEST_HOOKS=1; otherwise 'unsupported'.
    */
@@ -339,6 +346,10 @@ export const IPC_CHANNELS = {
   serialOpen: 'vireo:serial-open',
   /** Main -> renderer: `{ nonce }` with the serial console's MessagePort transferred. */
   serialPort: 'vireo:serial-port',
+  /** Renderer -> main (invoke): {@link VncOpenRequest}; answers {@link VncOpenAnswer}. */
+  vncOpen: 'vireo:vnc-open',
+  /** Main -> renderer: `{ nonce }` with the screen's MessagePort (RFB bytes both ways) transferred. */
+  vncPort: 'vireo:vnc-port',
 } as const;
 
 /** Asks the desktop shell for a serial console port of VM `id`; `nonce` ties the answer to the request. */
@@ -362,6 +373,23 @@ export const SerialPortMessage = z.object({ kind: z.literal('vireo:serial-port')
 /** @see SerialPortMessage */
 export type SerialPortMessage = z.infer<typeof SerialPortMessage>;
 
+/** Asks the desktop shell for a screen (RFB) port of VM `id`; same shape as a serial request. */
+export const VncOpenRequest = SerialOpenRequest;
+/** @see VncOpenRequest */
+export type VncOpenRequest = SerialOpenRequest;
+/** Answer to a {@link VncOpenRequest}; on success the port follows on `vireo:vnc-port`. */
+export const VncOpenAnswer = SerialOpenAnswer;
+/** @see VncOpenAnswer */
+export type VncOpenAnswer = SerialOpenAnswer;
+
+/**
+ * The message the preload posts to the page carrying a screen MessagePort in
+ * `event.ports[0]`: RFB bytes (Uint8Array) both ways, the server speaks first.
+ */
+export const VncPortMessage = z.object({ kind: z.literal('vireo:vnc-port'), nonce: z.string() }).strict();
+/** @see VncPortMessage */
+export type VncPortMessage = z.infer<typeof VncPortMessage>;
+
 /**
  * The object the Electron preload exposes as `window.vireo`. Deliberately untyped at the
  * boundary: `call` resolves to a raw ResultMessage and listeners receive raw EventMessages,
@@ -378,4 +406,9 @@ export interface VireoBridge {
    * SerialPortMessage with the same `nonce` and the MessagePort to the page's window.
    */
   openSerial(id: string, nonce: string): Promise<unknown>;
+  /**
+   * Asks for a screen (RFB) connection to VM `id`. Resolves to a VncOpenAnswer
+   * (unvalidated); on success the preload posts a VncPortMessage with the same `nonce`.
+   */
+  openVnc(id: string, nonce: string): Promise<unknown>;
 }

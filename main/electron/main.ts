@@ -11,7 +11,7 @@ import { BrowserWindow, Menu, MessageChannelMain, app, dialog, ipcMain, type Ipc
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  ApiError, IPC_CHANNELS, SerialOpenRequest, describeZodError, type SerialOpenAnswer,
+  ApiError, IPC_CHANNELS, SerialOpenRequest, VncOpenRequest, describeZodError, type SerialOpenAnswer, type VncOpenAnswer,
 } from '../../protocol/index.js';
 import { resolveDataDir } from '../host/data-dir.js';
 import { createHostApi, type DialogProvider, type HostApi } from '../host/host-api.js';
@@ -110,6 +110,31 @@ async function start(): Promise<void> {
     port1.start();
     if (open.history.length > 0) port1.postMessage(open.history);
     event.sender.postMessage(IPC_CHANNELS.serialPort, { nonce: request.data.nonce }, [port2]);
+    return { ok: true };
+  });
+  // Screens: a MessagePort per viewer, RFB bytes (Uint8Array) both ways; the server speaks first.
+  ipcMain.handle(IPC_CHANNELS.vncOpen, (event, raw: unknown): VncOpenAnswer => {
+    if (!isTrustedSender(event)) return { ok: false, error: { code: 'bad-request', message: 'sender: not the Vireo window' } };
+    const request = VncOpenRequest.safeParse(raw);
+    if (!request.success) return { ok: false, error: { code: 'bad-request', message: describeZodError(request.error) } };
+    const { port1, port2 } = new MessageChannelMain();
+    // Bytes the worker sends before the port is started are queued by the port itself.
+    let session;
+    try {
+      session = api.openVnc(request.data.id, {
+        onData: (bytes) => port1.postMessage(bytes),
+        onClose: () => port1.close(),
+      });
+    } catch (err) {
+      port1.close();
+      if (err instanceof ApiError) return { ok: false, error: { code: err.code, message: err.message } };
+      return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
+    }
+    const open = session;
+    port1.on('message', (e) => { if (e.data instanceof Uint8Array) open.write(e.data); });
+    port1.on('close', () => open.close());
+    port1.start();
+    event.sender.postMessage(IPC_CHANNELS.vncPort, { nonce: request.data.nonce }, [port2]);
     return { ok: true };
   });
   api.onEvent((message) => {

@@ -20,7 +20,9 @@ import { DownloadManager } from './downloads.js';
 import { FileRoots } from './files.js';
 import { NotIsoError, inspectIso, listPresets, loadOsinfo } from './os-detect/index.js';
 import type { VmLibrary } from './vm-library.js';
-import { VmSupervisor, type SerialHandlers, type SerialSession } from './vm-supervisor.js';
+import {
+  VmSupervisor, type SerialHandlers, type SerialSession, type VncHandlers, type VncSession,
+} from './vm-supervisor.js';
 
 /** A native file picker (the Electron shell provides one; the server shell has none). */
 export interface DialogProvider {
@@ -73,6 +75,11 @@ export interface HostApi {
    * the history, then live bytes; `write` types into the guest.
    */
   openSerial(id: string, handlers: SerialHandlers): SerialSession;
+  /**
+   * Opens a screen viewer (RFB bytes both ways) on VM `id`: ApiError 'not-found' for an
+   * unknown VM, 'conflict' unless it is running or paused.
+   */
+  openVnc(id: string, handlers: VncHandlers): VncSession;
   /** Stops every VM (when the API owns the supervisor) and detaches; resolves when done. */
   close(): Promise<void>;
   /** Detaches from the library; listeners hear nothing afterwards. */
@@ -202,6 +209,11 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'vm.pause': async ({ id }) => act(id, (i) => supervisor.pause(i)),
     'vm.resume': async ({ id }) => act(id, (i) => supervisor.resume(i)),
     'vm.reset': async ({ id }) => act(id, (i) => supervisor.reset(i)),
+    'vm.sendKeys': async ({ id, keys }) => {
+      library.get(id);
+      await supervisor.sendKeys(id, keys);
+      return {};
+    },
     'vm.screenshot': async ({ id }) => {
       library.get(id);
       const png = await supervisor.screenshot(id);
@@ -315,6 +327,10 @@ export function createHostApi(options: HostApiOptions): HostApi {
     openSerial(id, serialHandlers) {
       library.get(id);
       return supervisor.openSerial(id, serialHandlers);
+    },
+    openVnc(id, vncHandlers) {
+      library.get(id);
+      return supervisor.openVnc(id, vncHandlers);
     },
     onEvent(listener) {
       listeners.add(listener);

@@ -3,6 +3,9 @@
  * at `/api` (the same messages as the Electron IPC channel), and each VM's serial console
  * as a binary WebSocket at `/vm/<id>/serial`: raw bytes both ways, never JSON; on connect
  * the server first sends the console history (one binary frame), then live output.
+ * Each VM's screen is a binary WebSocket at `/vm/<id>/vnc` carrying RFB (noVNC's
+ * websocket transport; the `binary` subprotocol is accepted when asked for): 404 for an
+ * unknown VM, 409 unless it is running or paused.
  *
  * Security model (Jupyter-style):
  * - binds 127.0.0.1 unless told otherwise;
@@ -75,15 +78,38 @@ const MAX_MESSAGE_BYTES = 1024 * 1024;
  */
 const MAX_SERIAL_BACKLOG_BYTES = 4 * 1024 * 1024;
 
-/** `/vm/<id>/serial` -> id (URL-decoded), or null. */
-export function serialPathId(pathname: string): string | null {
-  const m = /^\/vm\/([^/]+)\/serial$/.exec(pathname);
-  if (!m || m[1] === undefined) return null;
+/**
+ * A screen client that lets this much output pile up unsent is gone or stuck (RFB sends one
+ * update per request, so a live client never gets near it): it is disconnected.
+ */
+const MAX_VNC_BACKLOG_BYTES = 32 * 1024 * 1024;
+
+/** `/vm/<id>/<kind>` -> id (URL-decoded), or null. */
+function vmPathId(pathname: string, kind: 'serial' | 'vnc'): string | null {
+  const m = /^\/vm\/([^/]+)\/(serial|vnc)$/.exec(pathname);
+  if (!m || m[1] === undefined || m[2] !== kind) return null;
   try {
     return decodeURIComponent(m[1]);
   } catch {
     return null;
   }
+}
+
+/** `/vm/<id>/serial` -> id (URL-decoded), or null. */
+export function serialPathId(pathname: string): string | null {
+  return vmPathId(pathname, 'serial');
+}
+
+/** `/vm/<id>/vnc` -> id (URL-decoded), or null. */
+export function vncPathId(pathname: string): string | null {
+  return vmPathId(pathname, 'vnc');
+}
+
+/** A WebSocket close reason must fit 123 bytes. */
+function closeReason(text: string): string {
+  let out = text;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -197,7 +223,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (auth.viaQuery) {
       res.setHeader('Set-Cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     }
-    if (url.pathname === '/api' || serialPathId(url.pathname) !== null) {
+    if (url.pathname === '/api' || serialPathId(url.pathname) !== null || vncPathId(url.pathname) !== null) {
       return plain(res, 426, `Upgrade Required: ${url.pathname} speaks WebSocket`);
     }
     const file = resolveStaticPath(staticRoot, url.pathname);
@@ -228,7 +254,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    // noVNC (and websockify clients) may ask for the `binary` subprotocol: frames are binary anyway.
+    handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+  });
 
   function refuseUpgrade(socket: import('node:stream').Duplex, status: number, text: string): void {
     const body = `${text}\n`;
@@ -244,6 +275,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!originAllowed(req)) return refuseUpgrade(socket, 403, 'Forbidden: cross-origin WebSocket');
     if (url.pathname === '/api') {
       wss.handleUpgrade(req, socket, head, (ws) => serveApi(ws));
+      return;
+    }
+    const screenId = vncPathId(url.pathname);
+    if (screenId !== null) {
+      void options.api.handlers['vm.get']({ id: screenId }).then((vm) => {
+        if (vm.state !== 'running' && vm.state !== 'paused') {
+          return refuseUpgrade(socket, 409, `Conflict: VM "${vm.config.name}" is ${vm.state}; its screen is available while it runs`);
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => serveVnc(ws, screenId));
+      }, (err: unknown) => {
+        if (err instanceof ApiError && err.code === 'not-found') return refuseUpgrade(socket, 404, `Not Found: no VM with id "${screenId}"`);
+        return refuseUpgrade(socket, 500, `Internal error: ${err instanceof Error ? err.message : String(err)}`);
+      });
       return;
     }
     const vmId = serialPathId(url.pathname);
@@ -289,6 +333,41 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const chunk of chunks) session.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
     ws.on('close', () => { session.close(); sockets.delete(ws); });
+    ws.on('error', () => ws.terminate());
+  }
+
+  /** RFB of VM `id`'s screen, relayed to the worker's RFB server: binary frames both ways. */
+  function serveVnc(ws: WebSocket, id: string): void {
+    sockets.add(ws);
+    let session;
+    try {
+      session = options.api.openVnc(id, {
+        onData: (bytes) => {
+          if (ws.readyState !== ws.OPEN) return;
+          if (ws.bufferedAmount > MAX_VNC_BACKLOG_BYTES) {
+            ws.close(1013, 'screen client too slow; reconnect');
+            return;
+          }
+          ws.send(bytes, { binary: true });
+        },
+        onClose: (reason) => { if (ws.readyState === ws.OPEN) ws.close(1000, closeReason(reason)); },
+      });
+    } catch (err) {
+      // The VM stopped between the state check and the upgrade.
+      ws.close(1011, closeReason(err instanceof Error ? err.message : String(err)));
+      sockets.delete(ws);
+      return;
+    }
+    const open = session;
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        ws.close(1003, 'screen: binary frames only');
+        return;
+      }
+      const chunks = Array.isArray(data) ? data : [data instanceof ArrayBuffer ? Buffer.from(data) : data];
+      for (const chunk of chunks) open.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    });
+    ws.on('close', () => { open.close(); sockets.delete(ws); });
     ws.on('error', () => ws.terminate());
   }
 

@@ -47,6 +47,7 @@ describe('PreloadHostClient', () => {
       call: vi.fn(async () => ({ kind: 'result', id: 1, ok: true, result: { path: null } })),
       onEvent: (l: (m: unknown) => void) => { emit = l; return () => undefined; },
       openSerial: async () => ({ ok: true }),
+      openVnc: async () => ({ ok: true }),
     };
     const client = new PreloadHostClient(bridge);
     expect(await client.call('dialog.openFile', {})).toEqual({ path: null });

@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import type { SerialStream } from './serial-stream.js';
+import type { VncEndpoint } from './vnc-channel.js';
 import {
   ApiError, EventMessage, ResultMessage, apiEvents, apiMethods, describeZodError, isApiEvent,
   type ApiEvent, type ApiEventPayload, type ApiMethod, type ApiParams, type ApiResult, type HostClient,
@@ -24,6 +25,11 @@ export interface RendererHostClient extends HostClient {
   close(): void;
   /** Opens the serial console of VM `id` (a byte stream; history first). */
   openSerial(id: string): SerialStream;
+  /**
+   * Where VM `id`'s screen (RFB) is reached, as noVNC's RFB constructor takes it: a
+   * WebSocket URL (browser shell) or a WebSocket-like channel (desktop shell).
+   */
+  openVnc(id: string): VncEndpoint;
 }
 
 /** Re-exported for convenience: the parameter and result types of each method. */

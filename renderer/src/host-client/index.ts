@@ -11,6 +11,7 @@ export type { ConnectionState, RendererHostClient } from './client-core.js';
 export { PreloadHostClient } from './preload-client.js';
 export { WebSocketHostClient, serialUrlFor } from './ws-client.js';
 export type { SerialStatus, SerialStream } from './serial-stream.js';
+export { PortVncChannel, vncUrlFor, type VncEndpoint } from './vnc-channel.js';
 
 declare global {
   interface Window {

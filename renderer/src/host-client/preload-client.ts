@@ -2,6 +2,7 @@
 import type { ApiEvent, ApiEventPayload, ApiMethod, ApiParams, ApiResult, VireoBridge } from '../../../protocol/index.js';
 import { EventHub, parseResult, type ConnectionState, type RendererHostClient } from './client-core.js';
 import { PortSerialStream, type SerialStream } from './serial-stream.js';
+import { PortVncChannel, type VncEndpoint } from './vnc-channel.js';
 
 /** A host client for the desktop shell: IPC through the preload's `window.vireo`. */
 export class PreloadHostClient implements RendererHostClient {
@@ -38,6 +39,11 @@ export class PreloadHostClient implements RendererHostClient {
   /** @inheritdoc A MessagePort from the main process, through the preload. */
   openSerial(id: string): SerialStream {
     return new PortSerialStream(this.bridge, id);
+  }
+
+  /** @inheritdoc A MessagePort from the main process, wrapped as a WebSocket-like channel. */
+  openVnc(id: string): VncEndpoint {
+    return new PortVncChannel(this.bridge, id);
   }
 
   /** @inheritdoc */

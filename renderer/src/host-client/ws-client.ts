@@ -7,6 +7,7 @@ import { ApiError, describeZodError, HostToClientMessage } from '../../../protoc
 import type { ApiEvent, ApiEventPayload, ApiMethod, ApiParams, ApiResult } from '../../../protocol/index.js';
 import { EventHub, parseResult, type ConnectionState, type RendererHostClient } from './client-core.js';
 import { WebSocketSerialStream, type SerialStream } from './serial-stream.js';
+import { vncUrlFor, type VncEndpoint } from './vnc-channel.js';
 
 interface Pending {
   method: ApiMethod;
@@ -90,6 +91,11 @@ export class WebSocketHostClient implements RendererHostClient {
   /** @inheritdoc A binary WebSocket at `/vm/<id>/serial` next to the API endpoint, same token. */
   openSerial(id: string): SerialStream {
     return new WebSocketSerialStream(serialUrlFor(this.options.url, id), this.options.WebSocketImpl);
+  }
+
+  /** @inheritdoc The URL of the binary WebSocket `/vm/<id>/vnc` next to the API endpoint, same token. */
+  openVnc(id: string): VncEndpoint {
+    return vncUrlFor(this.options.url, id);
   }
 
   /** @inheritdoc */

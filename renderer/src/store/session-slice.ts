@@ -5,7 +5,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type { VmRunState, VmStats } from '../../../protocol/index.js';
-import type { RendererHostClient, SerialStream } from '../host-client/index.js';
+import type { RendererHostClient, SerialStream, VncEndpoint } from '../host-client/index.js';
 import type { AppState, StoreMutators } from './types.js';
 
 /** A lifecycle action on a VM. */
@@ -44,6 +44,10 @@ export interface SessionSlice {
   screenshot(id: string): Promise<string>;
   /** Opens the VM's serial console. */
   openSerial(id: string): SerialStream;
+  /** Where the VM's screen (RFB) is reached, for noVNC. */
+  openVnc(id: string): VncEndpoint;
+  /** Presses a key chord (set-1 scan codes, released in reverse order) on the VM's keyboard. */
+  sendKeys(id: string, keys: number[]): Promise<void>;
 }
 
 /** Creates the session slice bound to `client`. */
@@ -72,6 +76,12 @@ export function createSessionSlice(client: RendererHostClient): StateCreator<App
     },
     openSerial(id) {
       return client.openSerial(id);
+    },
+    openVnc(id) {
+      return client.openVnc(id);
+    },
+    async sendKeys(id, keys) {
+      await client.call('vm.sendKeys', { id, keys });
     },
   });
 }

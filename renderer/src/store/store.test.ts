@@ -40,6 +40,7 @@ class FakeClient implements RendererHostClient {
   setState(s: ConnectionState): void { this.state = s; for (const l of this.connListeners) l(s); }
   close(): void {}
   openSerial(): SerialStream { throw new Error('openSerial: not scripted'); }
+  openVnc(): string { throw new Error('openVnc: not scripted'); }
 }
 
 const flush = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
