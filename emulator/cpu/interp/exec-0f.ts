@@ -71,22 +71,16 @@ export abstract class Executor0F extends Executor {
       case 0x34: this.sysenter(); return;
       case 0x35: this.sysexit(); return;
       case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
-      case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
-        this.decodeModrm();
-        const v = this.readEV();
-        if (this.cond(op & 15)) this.setRegV(this.reg, v);
+      case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+        this.cmov(op & 15);
         return;
-      }
       case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
-      case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f: {
-        const d = this.fetchV();
-        if (this.cond(op & 15)) this.jumpTo(this.eip + d);
+      case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f:
+        this.jccNear(op & 15);
         return;
-      }
       case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
       case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f:
-        this.decodeModrm();
-        this.writeE8(this.cond(op & 15) ? 1 : 0);
+        this.setcc(op & 15);
         return;
       case 0xa0: this.pushV(this.segSel[FS]); return;
       case 0xa1: this.popSegReg(FS); return;
@@ -101,20 +95,14 @@ export abstract class Executor0F extends Executor {
       case 0xa8: this.pushV(this.segSel[GS]); return;
       case 0xa9: this.popSegReg(GS); return;
       case 0xab: this.bitOp(1, false); return;
-      case 0xaf: {
-        this.decodeModrm();
-        const a = this.opsize32 ? this.r32[this.reg] : (this.r16[this.reg * 2] << 16) >> 16;
-        const b = this.opsize32 ? this.readE32() : (this.readE16() << 16) >> 16;
-        this.setRegV(this.reg, this.imul2(a, b));
-        return;
-      }
+      case 0xaf: this.imulGvEv(); return;
       case 0xb0: case 0xb1: this.cmpxchg(op === 0xb0 ? 8 : this.opsize32 ? 32 : 16); return;
       case 0xb2: this.loadFarPointerTo(SS); return;
       case 0xb3: this.bitOp(2, false); return;
       case 0xb4: this.loadFarPointerTo(FS); return;
       case 0xb5: this.loadFarPointerTo(GS); return;
-      case 0xb6: this.decodeModrm(); this.setRegV(this.reg, this.readE8()); return;
-      case 0xb7: this.decodeModrm(); this.setRegV(this.reg, this.readE16()); return;
+      case 0xb6: this.movzxB(); return;
+      case 0xb7: this.movzxW(); return;
       case 0xba: {
         this.decodeModrm();
         if (this.reg < 4) this.undefinedOpcode(0x1ba);
@@ -134,8 +122,8 @@ export abstract class Executor0F extends Executor {
         this.setLogicFlags(v, this.opsize32 ? MSB32 : MSB16);
         return;
       }
-      case 0xbe: this.decodeModrm(); this.setRegV(this.reg, (this.readE8() << 24) >> 24); return;
-      case 0xbf: this.decodeModrm(); this.setRegV(this.reg, (this.readE16() << 16) >> 16); return;
+      case 0xbe: this.movsxB(); return;
+      case 0xbf: this.movsxW(); return;
       case 0xc0: {
         this.decodeModrm();
         const d = this.rmwE8();
@@ -197,6 +185,31 @@ export abstract class Executor0F extends Executor {
         this.undefinedOpcode(0x100 | op);
     }
   }
+
+  // Hot 0F instructions in small methods so V8 inlines their helpers (see exec.ts).
+
+  private cmov(cc: number): void {
+    this.decodeModrm();
+    const v = this.readEV();
+    if (this.cond(cc)) this.setRegV(this.reg, v);
+  }
+
+  private setcc(cc: number): void {
+    this.decodeModrm();
+    this.writeE8(this.cond(cc) ? 1 : 0);
+  }
+
+  private imulGvEv(): void {
+    this.decodeModrm();
+    const a = this.opsize32 ? this.r32[this.reg] : (this.r16[this.reg * 2] << 16) >> 16;
+    const b = this.opsize32 ? this.readE32() : (this.readE16() << 16) >> 16;
+    this.setRegV(this.reg, this.imul2(a, b));
+  }
+
+  private movzxB(): void { this.decodeModrm(); this.setRegV(this.reg, this.readE8()); }
+  private movzxW(): void { this.decodeModrm(); this.setRegV(this.reg, this.readE16()); }
+  private movsxB(): void { this.decodeModrm(); this.setRegV(this.reg, (this.readE8() << 24) >> 24); }
+  private movsxW(): void { this.decodeModrm(); this.setRegV(this.reg, (this.readE16() << 16) >> 16); }
 
   private popSegReg(seg: number): void {
     const sp = this.r32[ESP];

@@ -235,58 +235,237 @@ export abstract class Executor extends SystemCore {
     }
   }
 
+  // Hot instructions live in small methods of their own: V8 does not inline anything into
+  // the giant `exec` switch (it is over TurboFan's inlining size limit), so a case body
+  // written inline pays a real call for every helper (decodeModrm, readE32, alu, lazy...),
+  // while a small method gets its helpers inlined.
+
   private aluOp(op: number, form: number): void {
     switch (form) {
-      case 0: { // Eb, Gb
-        this.decodeModrm();
-        const a = op === 7 ? this.readE8() : this.rmwE8();
-        const r = this.alu(op, a, this.getReg8(this.reg), MSB8);
-        if (op !== 7) { this.writeE8(r); }
-        return;
-      }
-      case 1: { // Ev, Gv
-        this.decodeModrm();
-        if (this.opsize32) {
-          const r = this.alu(op, op === 7 ? this.readE32() : this.rmwE32(), this.r32[this.reg], MSB32);
-          if (op !== 7) this.writeE32(r);
-        } else {
-          const r = this.alu(op, op === 7 ? this.readE16() : this.rmwE16(), this.r16[this.reg * 2], MSB16);
-          if (op !== 7) this.writeE16(r);
-        }
-        return;
-      }
-      case 2: { // Gb, Eb
-        this.decodeModrm();
-        const r = this.alu(op, this.getReg8(this.reg), this.readE8(), MSB8);
-        if (op !== 7) this.setReg8(this.reg, r);
-        return;
-      }
-      case 3: { // Gv, Ev
-        this.decodeModrm();
-        if (this.opsize32) {
-          const r = this.alu(op, this.r32[this.reg], this.readE32(), MSB32);
-          if (op !== 7) this.r32[this.reg] = r;
-        } else {
-          const r = this.alu(op, this.r16[this.reg * 2], this.readE16(), MSB16);
-          if (op !== 7) this.r16[this.reg * 2] = r;
-        }
-        return;
-      }
-      case 4: { // AL, Ib
-        const r = this.alu(op, this.r8[0], this.fetch8(), MSB8);
-        if (op !== 7) this.r8[0] = r;
-        return;
-      }
-      default: { // eAX, Iv
-        if (this.opsize32) {
-          const r = this.alu(op, this.r32[EAX], this.fetch32(), MSB32);
-          if (op !== 7) this.r32[EAX] = r;
-        } else {
-          const r = this.alu(op, this.r16[0], this.fetch16(), MSB16);
-          if (op !== 7) this.r16[0] = r;
-        }
-      }
+      case 0: this.aluEbGb(op); return;
+      case 1: if (this.opsize32) this.aluEdGd(op); else this.aluEwGw(op); return;
+      case 2: this.aluGbEb(op); return;
+      case 3: if (this.opsize32) this.aluGdEd(op); else this.aluGwEw(op); return;
+      case 4: this.aluAlIb(op); return;
+      default: this.aluEaxIv(op);
     }
+  }
+
+  private aluEbGb(op: number): void {
+    this.decodeModrm();
+    const a = op === 7 ? this.readE8() : this.rmwE8();
+    const r = this.alu(op, a, this.getReg8(this.reg), MSB8);
+    if (op !== 7) { this.writeE8(r); }
+  }
+
+  private aluEdGd(op: number): void {
+    this.decodeModrm();
+    const r = this.alu(op, op === 7 ? this.readE32() : this.rmwE32(), this.r32[this.reg], MSB32);
+    if (op !== 7) this.writeE32(r);
+  }
+
+  private aluEwGw(op: number): void {
+    this.decodeModrm();
+    const r = this.alu(op, op === 7 ? this.readE16() : this.rmwE16(), this.r16[this.reg * 2], MSB16);
+    if (op !== 7) this.writeE16(r);
+  }
+
+  private aluGbEb(op: number): void {
+    this.decodeModrm();
+    const r = this.alu(op, this.getReg8(this.reg), this.readE8(), MSB8);
+    if (op !== 7) this.setReg8(this.reg, r);
+  }
+
+  private aluGdEd(op: number): void {
+    this.decodeModrm();
+    const r = this.alu(op, this.r32[this.reg], this.readE32(), MSB32);
+    if (op !== 7) this.r32[this.reg] = r;
+  }
+
+  private aluGwEw(op: number): void {
+    this.decodeModrm();
+    const r = this.alu(op, this.r16[this.reg * 2], this.readE16(), MSB16);
+    if (op !== 7) this.r16[this.reg * 2] = r;
+  }
+
+  private aluAlIb(op: number): void {
+    const r = this.alu(op, this.r8[0], this.fetch8(), MSB8);
+    if (op !== 7) this.r8[0] = r;
+  }
+
+  private aluEaxIv(op: number): void {
+    if (this.opsize32) {
+      const r = this.alu(op, this.r32[EAX], this.fetch32(), MSB32);
+      if (op !== 7) this.r32[EAX] = r;
+    } else {
+      const r = this.alu(op, this.r16[0], this.fetch16(), MSB16);
+      if (op !== 7) this.r16[0] = r;
+    }
+  }
+
+  private incReg(r: number): void {
+    if (this.opsize32) this.r32[r] = this.inc(this.r32[r], MSB32); else this.r16[r * 2] = this.inc(this.r16[r * 2], MSB16);
+  }
+
+  private decReg(r: number): void {
+    if (this.opsize32) this.r32[r] = this.dec(this.r32[r], MSB32); else this.r16[r * 2] = this.dec(this.r16[r * 2], MSB16);
+  }
+
+  private pushReg(r: number): void {
+    this.pushV(this.getRegV(r));
+  }
+
+  private popReg(r: number): void {
+    const v = this.popV();
+    this.setRegV(r, v);
+  }
+
+  private imulImm(op: number): void {
+    this.decodeModrm();
+    const src = this.opsize32 ? this.readE32() : (this.readE16() << 16) >> 16;
+    const imm = op === 0x6b ? this.fetchS8() : this.opsize32 ? this.fetch32() : (this.fetch16() << 16) >> 16;
+    this.setRegV(this.reg, this.imul2(src, imm));
+  }
+
+  private jccShort(cc: number): void {
+    const d = this.fetchS8();
+    if (this.cond(cc)) this.jumpTo(this.eip + d);
+  }
+
+  /** Jcc rel16/rel32 (0F 80-8F). */
+  jccNear(cc: number): void {
+    const d = this.fetchV();
+    if (this.cond(cc)) this.jumpTo(this.eip + d);
+  }
+
+  private group1Eb(): void {
+    this.decodeModrm();
+    const a = this.reg === 7 ? this.readE8() : this.rmwE8();
+    const r = this.alu(this.reg, a, this.fetch8(), MSB8);
+    if (this.reg !== 7) this.writeE8(r);
+  }
+
+  private group1Ed(op: number): void {
+    this.decodeModrm();
+    const a = this.reg === 7 ? this.readE32() : this.rmwE32();
+    const b = op === 0x83 ? this.fetchS8() : this.fetch32();
+    const r = this.alu(this.reg, a, b, MSB32);
+    if (this.reg !== 7) this.writeE32(r);
+  }
+
+  private group1Ew(op: number): void {
+    this.decodeModrm();
+    const a = this.reg === 7 ? this.readE16() : this.rmwE16();
+    const b = op === 0x83 ? this.fetchS8() & 0xffff : this.fetch16();
+    const r = this.alu(this.reg, a, b, MSB16);
+    if (this.reg !== 7) this.writeE16(r);
+  }
+
+  private testEbGb(): void {
+    this.decodeModrm();
+    this.alu(4, this.readE8(), this.getReg8(this.reg), MSB8);
+  }
+
+  private testEvGv(): void {
+    this.decodeModrm();
+    if (this.opsize32) this.alu(4, this.readE32(), this.r32[this.reg], MSB32);
+    else this.alu(4, this.readE16(), this.r16[this.reg * 2], MSB16);
+  }
+
+  private movEbGb(): void { this.decodeModrm(); this.writeE8(this.getReg8(this.reg)); }
+  private movEvGv(): void {
+    this.decodeModrm();
+    if (this.opsize32) this.writeE32(this.r32[this.reg]); else this.writeE16(this.r16[this.reg * 2]);
+  }
+  private movGbEb(): void { this.decodeModrm(); this.setReg8(this.reg, this.readE8()); }
+  private movGvEv(): void {
+    this.decodeModrm();
+    if (this.opsize32) this.r32[this.reg] = this.readE32(); else this.r16[this.reg * 2] = this.readE16();
+  }
+
+  private lea(): void {
+    this.decodeModrm();
+    if (this.mod === 3) this.undefinedOpcode(0x8d);
+    this.setRegV(this.reg, this.eaOff);
+  }
+
+  private movRegImm(r: number): void {
+    if (this.opsize32) this.r32[r] = this.fetch32(); else this.r16[r * 2] = this.fetch16();
+  }
+
+  private shiftEbIb(): void {
+    this.decodeModrm();
+    const v = this.rmwE8();
+    const c = this.fetch8() & 31;
+    if (c !== 0) this.writeE8(this.shift(this.reg, v, c, 8));
+  }
+
+  private shiftEvIb(): void {
+    this.decodeModrm();
+    const v = this.rmwEV();
+    const c = this.fetch8() & 31;
+    if (c !== 0) this.writeEV(this.shift(this.reg, v, c, this.opsize32 ? 32 : 16));
+  }
+
+  private shiftGroup2(op: number): void {
+    this.decodeModrm();
+    const c = op & 2 ? this.r8[4] & 31 : 1;
+    if (op & 1) {
+      const v = this.rmwEV();
+      if (c !== 0) this.writeEV(this.shift(this.reg, v, c, this.opsize32 ? 32 : 16));
+    } else {
+      const v = this.rmwE8();
+      if (c !== 0) this.writeE8(this.shift(this.reg, v, c, 8));
+    }
+  }
+
+  private retNear(): void { this.jumpTo(this.popV()); }
+
+  private retNearImm(): void {
+    const imm = this.fetch16();
+    const t = this.popV();
+    this.jumpTo(t);
+    this.adjustSp(imm);
+  }
+
+  private movEbIb(): void {
+    this.decodeModrm();
+    this.writeE8(this.fetch8());
+  }
+
+  private movEvIv(): void {
+    this.decodeModrm();
+    this.writeEV(this.fetchV());
+  }
+
+  private leave(): void {
+    // LEAVE: (E)SP <- (E)BP; (E)BP <- pop
+    const bp = this.r32[EBP];
+    const sp = this.r32[ESP];
+    if (this.ss32) this.r32[ESP] = bp; else this.r16[ESP * 2] = bp;
+    try {
+      this.setRegV(EBP, this.popV());
+    } catch (e) {
+      this.r32[ESP] = sp;
+      throw e;
+    }
+  }
+
+  private callNear(): void {
+    const d = this.fetchV();
+    this.pushV(this.eip);
+    this.jumpTo(this.eip + d);
+  }
+
+  private jmpNear(): void { const d = this.fetchV(); this.jumpTo(this.eip + d); }
+  private jmpShort(): void { const d = this.fetchS8(); this.jumpTo(this.eip + d); }
+
+  private incDecEb(): void {
+    this.decodeModrm();
+    const v = this.rmwE8();
+    if (this.reg === 0) this.writeE8(this.inc(v, MSB8));
+    else if (this.reg === 1) this.writeE8(this.dec(v, MSB8));
+    else this.undefinedOpcode(0xfe);
   }
 
   /** Near jump target masking: 16-bit operand size truncates EIP. */
@@ -310,75 +489,37 @@ export abstract class Executor extends SystemCore {
       case 0x2f: this.das(); return;
       case 0x37: this.aaa(); return;
       case 0x3f: this.aas(); return;
-      case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47: {
-        const r = op & 7;
-        if (this.opsize32) this.r32[r] = this.inc(this.r32[r], MSB32); else this.r16[r * 2] = this.inc(this.r16[r * 2], MSB16);
+      case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+        this.incReg(op & 7);
         return;
-      }
-      case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
-        const r = op & 7;
-        if (this.opsize32) this.r32[r] = this.dec(this.r32[r], MSB32); else this.r16[r * 2] = this.dec(this.r16[r * 2], MSB16);
+      case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+        this.decReg(op & 7);
         return;
-      }
       case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
-        this.pushV(this.getRegV(op & 7));
+        this.pushReg(op & 7);
         return;
-      case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
-        const v = this.popV();
-        this.setRegV(op & 7, v);
+      case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f:
+        this.popReg(op & 7);
         return;
-      }
       case 0x60: this.pusha(); return;
       case 0x61: this.popa(); return;
       case 0x62: this.bound(); return;
       case 0x63: this.arpl(); return;
       case 0x68: this.pushV(this.fetchV()); return;
-      case 0x69: case 0x6b: {
-        this.decodeModrm();
-        const src = this.opsize32 ? this.readE32() : (this.readE16() << 16) >> 16;
-        const imm = op === 0x6b ? this.fetchS8() : this.opsize32 ? this.fetch32() : (this.fetch16() << 16) >> 16;
-        this.setRegV(this.reg, this.imul2(src, imm));
-        return;
-      }
+      case 0x69: case 0x6b: this.imulImm(op); return;
       case 0x6a: this.pushV(this.fetchS8()); return;
       case 0x6c: this.ins(1); return;
       case 0x6d: this.ins(this.opsize32 ? 4 : 2); return;
       case 0x6e: this.outs(1); return;
       case 0x6f: this.outs(this.opsize32 ? 4 : 2); return;
       case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
-      case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
-        const d = this.fetchS8();
-        if (this.cond(op & 15)) this.jumpTo(this.eip + d);
+      case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f:
+        this.jccShort(op & 15);
         return;
-      }
-      case 0x80: case 0x82: {
-        this.decodeModrm();
-        const a = this.reg === 7 ? this.readE8() : this.rmwE8();
-        const r = this.alu(this.reg, a, this.fetch8(), MSB8);
-        if (this.reg !== 7) this.writeE8(r);
-        return;
-      }
-      case 0x81: case 0x83: {
-        this.decodeModrm();
-        if (this.opsize32) {
-          const a = this.reg === 7 ? this.readE32() : this.rmwE32();
-          const b = op === 0x83 ? this.fetchS8() : this.fetch32();
-          const r = this.alu(this.reg, a, b, MSB32);
-          if (this.reg !== 7) this.writeE32(r);
-        } else {
-          const a = this.reg === 7 ? this.readE16() : this.rmwE16();
-          const b = op === 0x83 ? this.fetchS8() & 0xffff : this.fetch16();
-          const r = this.alu(this.reg, a, b, MSB16);
-          if (this.reg !== 7) this.writeE16(r);
-        }
-        return;
-      }
-      case 0x84: this.decodeModrm(); this.alu(4, this.readE8(), this.getReg8(this.reg), MSB8); return;
-      case 0x85:
-        this.decodeModrm();
-        if (this.opsize32) this.alu(4, this.readE32(), this.r32[this.reg], MSB32);
-        else this.alu(4, this.readE16(), this.r16[this.reg * 2], MSB16);
-        return;
+      case 0x80: case 0x82: this.group1Eb(); return;
+      case 0x81: case 0x83: if (this.opsize32) this.group1Ed(op); else this.group1Ew(op); return;
+      case 0x84: this.testEbGb(); return;
+      case 0x85: this.testEvGv(); return;
       case 0x86: {
         this.decodeModrm();
         const a = this.readE8();
@@ -393,10 +534,10 @@ export abstract class Executor extends SystemCore {
         this.setRegV(this.reg, a);
         return;
       }
-      case 0x88: this.decodeModrm(); this.writeE8(this.getReg8(this.reg)); return;
-      case 0x89: this.decodeModrm(); this.writeEV(this.getRegV(this.reg)); return;
-      case 0x8a: this.decodeModrm(); this.setReg8(this.reg, this.readE8()); return;
-      case 0x8b: this.decodeModrm(); this.setRegV(this.reg, this.readEV()); return;
+      case 0x88: this.movEbGb(); return;
+      case 0x89: this.movEvGv(); return;
+      case 0x8a: this.movGbEb(); return;
+      case 0x8b: this.movGvEv(); return;
       case 0x8c: {
         this.decodeModrm();
         if (this.reg > 5) this.undefinedOpcode(op);
@@ -404,11 +545,7 @@ export abstract class Executor extends SystemCore {
         if (this.mod === 3) this.setRegV(this.rm, v); else this.writeU16(this.ea, v);
         return;
       }
-      case 0x8d:
-        this.decodeModrm();
-        if (this.mod === 3) this.undefinedOpcode(op);
-        this.setRegV(this.reg, this.eaOff);
-        return;
+      case 0x8d: this.lea(); return;
       case 0x8e: {
         this.decodeModrm();
         if (this.reg === CS || this.reg > 5) this.undefinedOpcode(op);
@@ -494,72 +631,25 @@ export abstract class Executor extends SystemCore {
         this.setReg8(op & 7, this.fetch8());
         return;
       case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
-        this.setRegV(op & 7, this.fetchV());
+        this.movRegImm(op & 7);
         return;
-      case 0xc0: {
-        this.decodeModrm();
-        const v = this.rmwE8();
-        const c = this.fetch8() & 31;
-        if (c !== 0) this.writeE8(this.shift(this.reg, v, c, 8));
-        return;
-      }
-      case 0xc1: {
-        this.decodeModrm();
-        const v = this.rmwEV();
-        const c = this.fetch8() & 31;
-        if (c !== 0) this.writeEV(this.shift(this.reg, v, c, this.opsize32 ? 32 : 16));
-        return;
-      }
-      case 0xc2: {
-        const imm = this.fetch16();
-        const t = this.popV();
-        this.jumpTo(t);
-        this.adjustSp(imm);
-        return;
-      }
-      case 0xc3: this.jumpTo(this.popV()); return;
+      case 0xc0: this.shiftEbIb(); return;
+      case 0xc1: this.shiftEvIb(); return;
+      case 0xc2: this.retNearImm(); return;
+      case 0xc3: this.retNear(); return;
       case 0xc4: this.loadFarPointer(ES); return;
       case 0xc5: this.loadFarPointer(DS); return;
-      case 0xc6:
-        this.decodeModrm();
-        this.writeE8(this.fetch8());
-        return;
-      case 0xc7:
-        this.decodeModrm();
-        this.writeEV(this.fetchV());
-        return;
+      case 0xc6: this.movEbIb(); return;
+      case 0xc7: this.movEvIv(); return;
       case 0xc8: this.enter(); return;
-      case 0xc9: {
-        // LEAVE: (E)SP <- (E)BP; (E)BP <- pop
-        const bp = this.r32[EBP];
-        const sp = this.r32[ESP];
-        if (this.ss32) this.r32[ESP] = bp; else this.r16[ESP * 2] = bp;
-        try {
-          this.setRegV(EBP, this.popV());
-        } catch (e) {
-          this.r32[ESP] = sp;
-          throw e;
-        }
-        return;
-      }
+      case 0xc9: this.leave(); return;
       case 0xca: this.farReturn(this.opsize32, this.fetch16()); return;
       case 0xcb: this.farReturn(this.opsize32, 0); return;
       case 0xcc: this.softInt(EXC_BP); return;
       case 0xcd: this.softInt(this.fetch8()); return;
       case 0xce: if (this.getOF()) this.softInt(EXC_OF); return;
       case 0xcf: this.iret(this.opsize32); this.onIret(); return;
-      case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
-        this.decodeModrm();
-        const c = op & 2 ? this.r8[4] & 31 : 1;
-        if (op & 1) {
-          const v = this.rmwEV();
-          if (c !== 0) this.writeEV(this.shift(this.reg, v, c, this.opsize32 ? 32 : 16));
-        } else {
-          const v = this.rmwE8();
-          if (c !== 0) this.writeE8(this.shift(this.reg, v, c, 8));
-        }
-        return;
-      }
+      case 0xd0: case 0xd1: case 0xd2: case 0xd3: this.shiftGroup2(op); return;
       case 0xd4: { // AAM
         const base = this.fetch8();
         if (base === 0) this.raise(EXC_DE);
@@ -616,20 +706,15 @@ export abstract class Executor extends SystemCore {
         if (this.opsize32) this.portOut(p, 4, this.r32[EAX]); else this.portOut(p, 2, this.r16[0]);
         return;
       }
-      case 0xe8: {
-        const d = this.fetchV();
-        this.pushV(this.eip);
-        this.jumpTo(this.eip + d);
-        return;
-      }
-      case 0xe9: { const d = this.fetchV(); this.jumpTo(this.eip + d); return; }
+      case 0xe8: this.callNear(); return;
+      case 0xe9: this.jmpNear(); return;
       case 0xea: {
         const off = this.fetchV();
         const sel = this.fetch16();
         this.farJump(sel, off, this.opsize32);
         return;
       }
-      case 0xeb: { const d = this.fetchS8(); this.jumpTo(this.eip + d); return; }
+      case 0xeb: this.jmpShort(); return;
       case 0xec: this.r8[0] = this.portIn(this.r16[EDX * 2], 1); return;
       case 0xed:
         if (this.opsize32) this.r32[EAX] = this.portIn(this.r16[EDX * 2], 4);
@@ -661,14 +746,7 @@ export abstract class Executor extends SystemCore {
         return;
       case 0xfc: this.flags &= ~DF; return;
       case 0xfd: this.flags |= DF; return;
-      case 0xfe: {
-        this.decodeModrm();
-        const v = this.rmwE8();
-        if (this.reg === 0) this.writeE8(this.inc(v, MSB8));
-        else if (this.reg === 1) this.writeE8(this.dec(v, MSB8));
-        else this.undefinedOpcode(op);
-        return;
-      }
+      case 0xfe: this.incDecEb(); return;
       case 0xff: this.group5(); return;
       default:
         this.undefinedOpcode(op);
