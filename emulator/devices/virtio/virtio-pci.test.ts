@@ -156,7 +156,8 @@ describe('VirtioPci transport (virtio 1.2 §4.1)', () => {
   it('legacy I/O BAR0: features, PFN, notify, status and ISR (§4.1.4.8)', () => {
     const mem = new MockGuestMemory(0x40000);
     const irq = { level: false };
-    const pci = new VirtioPci({ id: 'p', device: rng(), memory: mem, deliverMsi: () => undefined, irq: irqLine((l) => { irq.level = l; }) });
+    let wakes = 0;
+    const pci = new VirtioPci({ id: 'p', device: rng(), memory: mem, deliverMsi: () => undefined, irq: irqLine((l) => { irq.level = l; }), onInterrupt: () => { wakes++; } });
     pci.configWrite(PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MASTER);
     const io = pci.legacyIo;
     expect(io.read(VIRTIO_PCI_HOST_FEATURES, 4) & (1 << 28)).toBeTruthy(); // INDIRECT_DESC
@@ -177,6 +178,7 @@ describe('VirtioPci transport (virtio 1.2 §4.1)', () => {
     io.write(VIRTIO_PCI_QUEUE_NOTIFY, 2, 0);
     expect(drv.takeUsed()).toHaveLength(1);
     expect(irq.level).toBe(true);
+    expect(wakes).toBe(1);
     expect(io.read(VIRTIO_PCI_ISR, 1)).toBe(1);
     expect(irq.level).toBe(false);
     expect(pci.negotiatedFeatures).toBe(0n);

@@ -129,6 +129,12 @@ export interface VirtioPciOptions {
   readonly log?: GuestLog;
   /** MSI-X vectors (default: one per queue plus one for config changes). */
   readonly msixVectors?: number;
+  /**
+   * Called after the transport raised an interrupt (MSI or INTx). Completions arrive
+   * on the host event loop (disk I/O, network frames): the board passes the run loop's
+   * wake-up here, as it does for IDE's onAsyncCompletion, so a halted CPU notices.
+   */
+  readonly onInterrupt?: () => void;
   /** Offer the legacy I/O BAR (default: when the device type has a transitional id). */
   readonly legacy?: boolean;
 }
@@ -162,6 +168,7 @@ export class VirtioPci extends PciFunction {
   private legacyMode = false;
   private activation = 0;
   private ctx: TransportContext | null = null;
+  private readonly onInterrupt: (() => void) | undefined;
 
   /** The legacy I/O BAR0 handler. */
   readonly legacyIo: IoHandler;
@@ -191,6 +198,7 @@ export class VirtioPci extends PciFunction {
     });
     if (nq < 1 || nq > 1024) throw new RangeError(`VirtioPci ${opts.id}: ${nq} queues (1..1024)`);
     this.device = opts.device;
+    this.onInterrupt = opts.onInterrupt;
     this.legacy = legacy;
     this.memory = opts.memory;
     this.dma = {
@@ -505,10 +513,11 @@ export class VirtioPci extends PciFunction {
     if (this.msix.enabled) {
       const v = this.queueVectors[index]!;
       if (v !== VIRTIO_MSI_NO_VECTOR) this.msix.notify(v);
-      return;
+    } else {
+      this.isr |= VIRTIO_PCI_ISR_QUEUE;
+      this.setIntx(true);
     }
-    this.isr |= VIRTIO_PCI_ISR_QUEUE;
-    this.setIntx(true);
+    this.onInterrupt?.();
   }
 
   /** @internal Configuration change: bumps config_generation and interrupts (§4.1.5.3). */
@@ -516,10 +525,11 @@ export class VirtioPci extends PciFunction {
     this.generation = (this.generation + 1) & 0xff;
     if (this.msix.enabled) {
       if (this.configVector !== VIRTIO_MSI_NO_VECTOR) this.msix.notify(this.configVector);
-      return;
+    } else {
+      this.isr |= VIRTIO_PCI_ISR_CONFIG;
+      this.setIntx(true);
     }
-    this.isr |= VIRTIO_PCI_ISR_CONFIG;
-    this.setIntx(true);
+    this.onInterrupt?.();
   }
 
   /** @internal Sets DEVICE_NEEDS_RESET after a guest error (§2.1.2). */
