@@ -67,21 +67,29 @@ describe.skipIf(skipReason !== null)('browser shell end to end', () => {
       expect(res?.status()).toBe(200);
       await page.getByRole('heading', { name: 'No virtual machines yet' }).waitFor();
 
+      // The New-VM wizard, manual install without a disk: the old dialog's checks, step by step.
       await page.getByRole('button', { name: 'New VM' }).click();
       const dialog = page.getByRole('dialog', { name: 'New virtual machine' });
       await dialog.waitFor();
+      await dialog.getByLabel('Manual install', { exact: true }).check();
+      await dialog.getByRole('button', { name: 'Next' }).click();
+      await dialog.getByLabel('Operating system').selectOption({ label: 'Alpine Linux 3.22' });
+      await dialog.getByRole('button', { name: 'Next' }).click();
+      expect(await dialog.getByLabel('Memory (MiB)').inputValue()).toBe('512');
+      await dialog.getByLabel('Memory (MiB)').fill('8');
+      await dialog.getByRole('button', { name: 'Next' }).click();
+      await dialog.getByText('Memory must be at least 16 MiB.').waitFor();
+      await dialog.getByLabel('Memory (MiB)').fill('768');
+      await dialog.getByLabel('CPUs').fill('1');
+      await dialog.getByLabel('Memory (MiB)').press('Enter');
+      await dialog.getByLabel('No disk', { exact: true }).check();
+      await dialog.getByRole('button', { name: 'Next' }).click();
       // The name field has focus; an empty submit names the field.
+      await dialog.getByRole('heading', { name: /Finish/ }).waitFor();
       await page.keyboard.press('Enter');
       await dialog.getByText('Enter a name for the VM.').waitFor();
       await dialog.getByLabel('Name').fill('E2E Debian');
-      await dialog.getByLabel('Operating system').selectOption({ label: 'Alpine Linux 3.22' });
-      expect(await dialog.getByLabel('Memory (MiB)').inputValue()).toBe('512');
-      await dialog.getByLabel('Memory (MiB)').fill('8');
-      await dialog.getByRole('button', { name: 'Create' }).click();
-      await dialog.getByText('Memory (MiB) must be at least 16.').waitFor();
-      await dialog.getByLabel('Memory (MiB)').fill('768');
-      await dialog.getByLabel('CPUs').fill('2');
-      await dialog.getByLabel('Memory (MiB)').press('Enter');
+      await dialog.getByLabel('Name').press('Enter');
       await dialog.waitFor({ state: 'detached' });
 
       const item = page.getByRole('option', { name: /E2E Debian/ });
@@ -98,6 +106,10 @@ describe.skipIf(skipReason !== null)('browser shell end to end', () => {
     it('refuses a duplicate name (case-insensitive) next to the field; Escape closes the dialog', async () => {
       await page.getByRole('button', { name: 'New VM' }).click();
       const dialog = page.getByRole('dialog', { name: 'New virtual machine' });
+      await dialog.getByLabel('Manual install', { exact: true }).check();
+      for (let i = 0; i < 3; i++) await dialog.getByRole('button', { name: 'Next' }).click();
+      await dialog.getByLabel('No disk', { exact: true }).check();
+      await dialog.getByRole('button', { name: 'Next' }).click();
       await dialog.getByLabel('Name').fill('e2e debian');
       await page.keyboard.press('Enter');
       await dialog.getByText(/already exists/).waitFor();

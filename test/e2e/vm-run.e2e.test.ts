@@ -80,9 +80,16 @@ describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
     await page.goto(server.url);
     await page.getByRole('button', { name: 'New VM' }).click();
     const dialog = page.getByRole('dialog', { name: 'New virtual machine' });
-    await dialog.getByLabel('Name').fill(name);
+    // The New-VM wizard: manual install, no disk.
+    await dialog.getByLabel('Manual install', { exact: true }).check();
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    await dialog.getByRole('button', { name: 'Next' }).click();
     await dialog.getByLabel('Memory (MiB)').fill('128');
     await dialog.getByLabel('CPUs').fill('1');
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    await dialog.getByLabel('No disk', { exact: true }).check();
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    await dialog.getByLabel('Name').fill(name);
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByRole('article').getByRole('heading', { name }).waitFor();

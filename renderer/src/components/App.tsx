@@ -4,10 +4,10 @@ import { selectDialog, selectIsEmpty } from '../store/selectors.js';
 import { ConnectionBanner, LoadErrorsBanner, Notices } from './Banners.js';
 import { DeleteVmDialog } from './DeleteVmDialog.js';
 import { EmptyState } from './EmptyState.js';
-import { NewVmDialog } from './NewVmDialog.js';
 import { Toolbar } from './Toolbar.js';
 import { VmDetails } from './VmDetails.js';
 import { VmList } from './VmList.js';
+import { NewVmWizard } from './wizard/NewVmWizard.js';
 
 /** Root component. */
 export function App() {
@@ -32,7 +32,7 @@ export function App() {
           </section>
         </main>
       )}
-      {dialog.kind === 'new-vm' && <NewVmDialog />}
+      {dialog.kind === 'new-vm' && <NewVmWizard />}
       {dialog.kind === 'delete-vm' && <DeleteVmDialog key={dialog.id} id={dialog.id} />}
     </div>
   );

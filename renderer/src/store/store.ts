@@ -9,6 +9,7 @@ import type { AppState } from './types.js';
 import { createSessionSlice } from './session-slice.js';
 import { createUiSlice } from './ui-slice.js';
 import { createVmsSlice } from './vms-slice.js';
+import { createWizardSlice } from './wizard-slice.js';
 
 export type { AppState } from './types.js';
 
@@ -25,6 +26,7 @@ export function createAppStore(client: RendererHostClient): AppStore {
         ...createVmsSlice(client)(...a),
         ...createSessionSlice(client)(...a),
         ...createUiSlice()(...a),
+        ...createWizardSlice(client)(...a),
       }),
       { name: 'vireo', enabled: import.meta.env.DEV },
     ),
@@ -48,6 +50,9 @@ export function bindStoreToHost(store: AppStore, client: RendererHostClient): ()
     client.on('vm.changed', (entry) => s().applyVmChanged(entry)),
     client.on('vm.removed', ({ id }) => s().applyVmRemoved(id)),
     client.on('vm.stats', (stats) => s().applyStats(stats)),
+    client.on('download.progress', (payload) => s().applyDownloadEvent({ kind: 'progress', payload })),
+    client.on('download.done', (payload) => s().applyDownloadEvent({ kind: 'done', payload })),
+    client.on('download.failed', (payload) => s().applyDownloadEvent({ kind: 'failed', payload })),
     client.onConnection((state) => {
       s().setConnection(state);
       if (state === 'open') onOpen();
