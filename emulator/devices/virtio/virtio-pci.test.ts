@@ -12,6 +12,8 @@ import {
   VIRTIO_PCI_QUEUE_PFN, VIRTIO_PCI_STATUS, VIRTIO_PCI_GUEST_FEATURES, VirtioPci,
 } from './virtio-pci.js';
 import { VirtioRng } from './virtio-rng.js';
+import { VirtioNet } from './virtio-net.js';
+import { NullNetBackend } from '../../net/null-backend.js';
 
 const rng = (): VirtioRng => new VirtioRng({ id: 'rng0', entropy: (d) => d.fill(0xa5) });
 
@@ -185,6 +187,20 @@ describe('VirtioPci transport (virtio 1.2 §4.1)', () => {
     io.write(VIRTIO_PCI_STATUS, 1, 0);
     expect(io.read(VIRTIO_PCI_QUEUE_PFN, 4)).toBe(0);
     expect(pci.deviceStatus & VIRTIO_STATUS_DRIVER_OK).toBe(0);
+  });
+
+  it('legacy device config moves from offset 20 to 24 when MSI-X is enabled', () => {
+    const net = new VirtioNet({ id: 'n', mac: Uint8Array.of(0x52, 0x54, 0, 1, 2, 3), backend: new NullNetBackend() });
+    const pci = new VirtioPci({ id: 'p', device: net, memory: new MockGuestMemory(16), deliverMsi: () => undefined });
+    expect(pci.configRead(0, 4)).toBe(0x1000_1af4);
+    expect(pci.configRead(0x2c, 4)).toBe(0x0001_1af4);
+    expect(pci.legacyIo.read(20, 2)).toBe(0x5452);
+    pci.configWrite(pci.capOffsets.msix + 2, 2, PCI_MSIX_FLAGS_ENABLE);
+    expect(pci.legacyIo.read(24, 2)).toBe(0x5452);
+    pci.legacyIo.write(22, 2, 1); // queue vector of queue 0
+    expect(pci.legacyIo.read(22, 2)).toBe(1);
+    // the modern view of the same config
+    expect(pci.modernMmio.read(0x2000, 4)).toBe(0x0100_5452);
   });
 
   it('snapshot round trip, and a bad state is rejected without changes', () => {
