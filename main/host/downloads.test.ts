@@ -65,6 +65,14 @@ describe.skipIf(skip !== null)('DownloadManager against a local HTTP server', ()
           res.writeHead(200, { 'Content-Length': iso.length });
           res.end(iso);
         }
+      } else if (req.url === '/reset-once/x.iso') {
+        if (!dropped) {
+          dropped = true;
+          req.socket.destroy(); // before any header: a reset connection
+          return;
+        }
+        res.writeHead(200, { 'Content-Length': iso.length });
+        res.end(iso);
       } else if (req.url === '/slow.iso') {
         res.writeHead(200, { 'Content-Length': iso.length });
         res.write(iso.subarray(0, 4096));
@@ -115,6 +123,14 @@ describe.skipIf(skip !== null)('DownloadManager against a local HTTP server', ()
     expect(final.kind).toBe('done');
     expect(await readFile(started.path)).toEqual(iso);
     expect(requests.map((r) => r.range === undefined)).toEqual([true, false]);
+  });
+
+  it('retries a connection reset before the answer', async () => {
+    dropped = false;
+    const events: DownloadEvent[] = [];
+    const dest = await mkdtemp(path.join(dir, 'dest-'));
+    const { final } = await runDownload(newManager(events), events, `${base}/reset-once/x.iso`, dest);
+    expect(final).toMatchObject({ kind: 'done', payload: { sizeBytes: iso.length } });
   });
 
   it('rejects an HTML answer by content type, and HTML served as an octet stream by content', async () => {

@@ -45,7 +45,12 @@ interface Job {
   current: http.ClientRequest | null;
 }
 
-class DownloadError extends Error {}
+class DownloadError extends Error {
+  /** Whether trying again may help (a reset or stalled connection, not a refusal or a 404). */
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+  }
+}
 class Cancelled extends Error {}
 
 const MAX_REDIRECTS = 5;
@@ -172,7 +177,16 @@ export class DownloadManager {
     };
     for (;;) {
       if (job.cancelled) throw new Cancelled('cancelled');
-      const res = await this.request(job, job.url, offset > 0 ? { Range: `bytes=${offset}-` } : {});
+      let res: IncomingMessage;
+      try {
+        res = await this.request(job, job.url, offset > 0 ? { Range: `bytes=${offset}-` } : {});
+      } catch (err) {
+        if (!(err instanceof DownloadError) || !err.retryable) throw err;
+        fruitless++;
+        if (fruitless >= this.maxRetries) throw new DownloadError(`${err.message} (${fruitless} attempts in a row)`);
+        await new Promise((r) => setTimeout(r, this.retryDelayMs * fruitless));
+        continue;
+      }
       let append = false;
       if (res.statusCode === 206 && offset > 0) {
         const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers['content-range'] ?? '');
@@ -275,7 +289,11 @@ export class DownloadManager {
       req.setTimeout(this.stallTimeoutMs, () => req.destroy(new Error(`no data for ${this.stallTimeoutMs / 1000} s`)));
       req.on('error', (err) => {
         if (job.cancelled || err instanceof Cancelled) reject(new Cancelled('cancelled'));
-        else reject(new DownloadError(`${url}: ${err.message}`));
+        else {
+          const code = (err as NodeJS.ErrnoException).code ?? '';
+          const retryable = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN'].includes(code) || /no data for|socket hang up/.test(err.message);
+          reject(new DownloadError(`${url}: ${err.message}`, retryable));
+        }
       });
     });
   }

@@ -9,6 +9,58 @@ import { makeDebianLikeIso, makeIso, makeWindowsLikeIso, xorrisoSkipReason } fro
 
 const skip = xorrisoSkipReason();
 
+/**
+ * A synthetic UDF bridge image like Windows media: an ISO 9660 PVD with a generic label and
+ * an empty root, the UDF volume recognition sequence, an anchor at sector 256 and a main
+ * volume descriptor sequence whose Logical Volume Descriptor carries the real label.
+ */
+function udfBridgeImage(isoLabel: string, udfLabel: string): Buffer {
+  const S = 2048;
+  const img = Buffer.alloc(300 * S);
+  const sector = (n: number): Buffer => img.subarray(n * S, (n + 1) * S);
+  const dirRecord = (buf: Buffer, off: number, lba: number, name: number): void => {
+    buf[off] = 34;
+    buf.writeUInt32LE(lba, off + 2);
+    buf.writeUInt32BE(lba, off + 6);
+    buf.writeUInt32LE(S, off + 10);
+    buf.writeUInt32BE(S, off + 14);
+    buf[off + 25] = 2;
+    buf[off + 32] = 1;
+    buf[off + 33] = name;
+  };
+  const pvd = sector(16);
+  pvd[0] = 1;
+  pvd.write('CD001', 1, 'latin1');
+  pvd[6] = 1;
+  pvd.write(isoLabel.padEnd(32, ' '), 40, 'latin1');
+  pvd.writeUInt32LE(300, 80);
+  pvd.writeUInt16LE(S, 128);
+  dirRecord(pvd, 156, 22, 0);
+  const term = sector(17);
+  term[0] = 255;
+  term.write('CD001', 1, 'latin1');
+  sector(18).write('\0BEA01', 0, 'latin1');
+  sector(19).write('\0NSR02', 0, 'latin1');
+  sector(20).write('\0TEA01', 0, 'latin1');
+  dirRecord(sector(22), 0, 22, 0);
+  dirRecord(sector(22), 34, 22, 1);
+  const dstring = (buf: Buffer, off: number, len: number, text: string): void => {
+    buf[off] = 8;
+    buf.write(text, off + 1, 'latin1');
+    buf[off + len - 1] = text.length + 1;
+  };
+  const avdp = sector(256);
+  avdp.writeUInt16LE(2, 0);
+  avdp.writeUInt32LE(4 * S, 16);
+  avdp.writeUInt32LE(257, 20);
+  sector(257).writeUInt16LE(1, 0);
+  dstring(sector(257), 24, 32, udfLabel.slice(0, 30));
+  sector(258).writeUInt16LE(6, 0);
+  dstring(sector(258), 84, 128, udfLabel);
+  sector(259).writeUInt16LE(8, 0);
+  return img;
+}
+
 describe.skipIf(skip !== null)('os-detect on generated ISOs', () => {
   let dir: string;
   let winIso: string;
@@ -82,6 +134,19 @@ describe.skipIf(skip !== null)('os-detect on generated ISOs', () => {
   it.skipIf(!existsSync('/usr/share/osinfo/os'))('matches the installed osinfo-db too', async () => {
     const r = await inspectIso(winIso);
     expect(r.os).toMatchObject({ id: 'win11', source: 'osinfo' });
+  });
+
+  it('reads the UDF label of a UDF bridge image (Windows media) and detects from it', async () => {
+    const file = path.join(dir, 'udf.iso');
+    await writeFile(file, udfBridgeImage('DVD_ROM', 'CCCOMA_X64FRE_EN-US_DV9'));
+    const img = await IsoImage.open(file);
+    expect(img.info).toMatchObject({ isoLabel: 'DVD_ROM', udfLabel: 'CCCOMA_X64FRE_EN-US_DV9', hasUdf: true });
+    await img.close();
+    const r = await inspectIso(file, { osinfoDir: null });
+    expect(r.label).toBe('CCCOMA_X64FRE_EN-US_DV9');
+    expect(r.labels).toEqual({ iso: 'DVD_ROM', joliet: null, udf: 'CCCOMA_X64FRE_EN-US_DV9' });
+    expect(r.os).toMatchObject({ id: 'win11', confidence: 'medium', source: 'presets' });
+    expect(r.warnings).toEqual([]); // Windows keeps install.wim in UDF only: no "missing" warning
   });
 
   it('detects the Debian-like ISO from .disk/info', async () => {
