@@ -50,6 +50,24 @@ describe('VirtioNet (virtio 1.2 §5.1)', () => {
     expect(net.stats.rxFrames).toBe(1);
   });
 
+  it('with MRG_RXBUF a large frame waits until enough buffers are posted', () => {
+    const link = new FakeLink();
+    const net = new VirtioNet({ id: 'net0', mac: MAC, backend: link });
+    const r = bringUp(net, { msix: true });
+    const rx = r.queues[0]!;
+    rx.post([{ writeLen: 1024 }]);
+    r.notify(0);
+    const big = frame(3000, 5);
+    link.inject(big);
+    expect(rx.usedIdx).toBe(0);
+    expect(r.pci.queues[0]!.nextAvail).toBe(0); // the lone buffer was given back
+    rx.post([{ writeLen: 1024 }]);
+    rx.post([{ writeLen: 1024 }]);
+    r.notify(0);
+    expect(rx.takeUsed().map((u) => u.len)).toEqual([1024, 1024, 3012 - 2048]);
+    expect(net.stats).toMatchObject({ rxFrames: 1, rxDropped: 0 });
+  });
+
   it('queues frames until the guest posts buffers, and uses the 10-byte header without VERSION_1/MRG_RXBUF', () => {
     const link = new FakeLink();
     const net = new VirtioNet({ id: 'net0', mac: MAC, backend: link });

@@ -8,7 +8,8 @@
  * 10 bytes. No offloads are offered, so transmitted headers carry nothing the device
  * needs (flags/gso are ignored) and received frames get an all-zero header with
  * `num_buffers`. With MRG_RXBUF a frame spans as many receive chains as it needs
- * (§5.1.6.3.2); without it a frame that does not fit one chain is dropped (counted).
+ * (§5.1.6.3.2), and waits while the guest has posted too few; without it a frame that
+ * does not fit one chain is dropped (counted).
  * Frames arriving while the guest has posted no receive buffers wait in a bounded
  * queue (`rxQueueLimit`, oldest kept, newest dropped), as a NIC's FIFO would.
  *
@@ -186,15 +187,18 @@ export class VirtioNet implements VirtioDevice {
       }
       if (room < packet.length) {
         if (q.broken !== null) return;
-        if (!mergeable || !q.hasAvailable(ctx.memory)) {
-          // Not enough buffers: without MRG_RXBUF the frame cannot fit; with it, the
-          // guest posted too few. Drop the frame, give the chains back empty.
-          this.rxPending.shift();
-          this.stats.rxDropped++;
-          for (const c of chains) ctx.addUsed(VIRTIO_NET_RXQ, c.head, 0);
-          any ||= chains.length > 0;
-          continue;
+        if (mergeable && chains.length > 0) {
+          // Too few buffers posted for this frame: give them back and wait for more
+          // (the next notify of the receive queue retries).
+          q.undoPop(ctx.memory, chains.length);
+          break;
         }
+        // Without MRG_RXBUF the frame cannot fit one chain: drop it, return the chain empty.
+        this.rxPending.shift();
+        this.stats.rxDropped++;
+        for (const c of chains) ctx.addUsed(VIRTIO_NET_RXQ, c.head, 0);
+        any ||= chains.length > 0;
+        continue;
       }
       if (mergeable) new DataView(packet.buffer).setUint16(10, chains.length, true);
       let at = 0;

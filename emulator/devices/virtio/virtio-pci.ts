@@ -269,7 +269,7 @@ export class VirtioPci extends PciFunction {
 
   /** The negotiated features (valid after FEATURES_OK / DRIVER_OK). */
   get negotiatedFeatures(): bigint {
-    return this.legacyMode ? this.driverFeatures & this.offeredFeatures & MASK_32 : this.driverFeatures;
+    return this.driverFeatures & this.offeredFeatures & (this.legacyMode ? MASK_32 : ~0n);
   }
 
   /** The ISR status byte (not cleared by this getter). */

@@ -191,6 +191,16 @@ export class Virtqueue {
     return chain;
   }
 
+  /**
+   * Gives back the last `count` popped chains (rust-vmm's go_to_previous_position):
+   * they will be popped again. For devices that gathered buffers and found too few.
+   */
+  undoPop(mem: DmaMemory, count = 1): void {
+    if (!this.usable || count <= 0) return;
+    this.nextAvail = (this.nextAvail - count) & 0xffff;
+    if (this.eventIdx) this.write16(mem, this.usedGpa + 4 + 8 * this.size, this.nextAvail);
+  }
+
   /** Whether chains are waiting in the available ring (false on error). */
   hasAvailable(mem: DmaMemory): boolean {
     if (!this.usable) return false;
