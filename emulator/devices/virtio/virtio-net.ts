@@ -187,9 +187,10 @@ export class VirtioNet implements VirtioDevice {
       }
       if (room < packet.length) {
         if (q.broken !== null) return;
-        if (mergeable && chains.length > 0) {
+        if (mergeable && chains.length > 0 && chains.length < q.size) {
           // Too few buffers posted for this frame: give them back and wait for more
-          // (the next notify of the receive queue retries).
+          // (the next notify of the receive queue retries). A frame larger than a full
+          // ring of buffers can never fit and is dropped below.
           q.undoPop(ctx.memory, chains.length);
           break;
         }
