@@ -91,7 +91,9 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     const wizard = page.getByRole('dialog', { name: 'New virtual machine' });
     await wizard.getByRole('heading', { name: 'Step 1 of 5: Install method' }).waitFor();
     expect(await wizard.getByLabel('Local install media (ISO image)').isChecked()).toBe(true);
-    await page.keyboard.press('Enter'); // Enter goes on
+    // Next waits for the OS presets and host facts; then Enter goes on.
+    await expect.poll(() => wizard.getByRole('button', { name: 'Next' }).isEnabled()).toBe(true);
+    await page.keyboard.press('Enter');
     await wizard.getByRole('heading', { name: 'Step 2 of 5: Install media' }).waitFor();
 
     // Field-level messages: nothing chosen, then an HTML page saved as .iso.
@@ -101,9 +103,15 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     await wizard.getByRole('button', { name: 'Next' }).click();
     await wizard.getByText(/not an ISO 9660\/UDF image: .*error-page\.iso starts with "<!DOCTYPE html>/).waitFor();
 
-    // The server-side file browser, confined to home and the data folder.
+    // The server-side file browser, confined to home and the data folder; Escape closes it alone.
     await wizard.getByRole('button', { name: 'Browse…' }).click();
     const picker = page.getByRole('dialog', { name: 'Choose the install ISO' });
+    await picker.waitFor();
+    await picker.getByRole('button', { name: path.resolve(dataDir) }).waitFor();
+    await page.keyboard.press('Escape');
+    await picker.waitFor({ state: 'detached' });
+    expect(await wizard.isVisible()).toBe(true);
+    await wizard.getByRole('button', { name: 'Browse…' }).click();
     await picker.waitFor();
     await picker.getByRole('button', { name: path.resolve(dataDir) }).click();
     await picker.getByRole('button', { name: /isos\// }).click();
