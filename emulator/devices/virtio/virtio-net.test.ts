@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { NetBackend } from '../../net/net-backend.js';
 import { bringUp } from './test-support/pci-driver.js';
 import { VIRTIO_F_VERSION_1 } from './virtio-constants.js';
-import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_MRG_RXBUF, VirtioNet } from './virtio-net.js';
+import { VIRTIO_NET_CTRL_RX, VIRTIO_NET_ERR, VIRTIO_NET_F_MAC, VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_OK, VirtioNet } from './virtio-net.js';
 
 class FakeLink implements NetBackend {
   sent: Uint8Array[] = [];
@@ -48,6 +48,19 @@ describe('VirtioNet (virtio 1.2 §5.1)', () => {
     expect(new DataView(got.buffer).getUint16(10, true)).toBe(2);
     expect(got.subarray(12)).toEqual(f2);
     expect(net.stats.rxFrames).toBe(1);
+  });
+
+  it('acknowledges control commands (RX mode) and refuses unknown classes', () => {
+    const net = new VirtioNet({ id: 'net0', mac: MAC, backend: new FakeLink() });
+    const r = bringUp(net);
+    const cq = r.queues[2]!;
+    const ok = cq.post([{ data: Uint8Array.of(VIRTIO_NET_CTRL_RX, 0) }, { data: Uint8Array.of(1) }, { writeLen: 1 }]);
+    const bad = cq.post([{ data: Uint8Array.of(42, 0) }, { writeLen: 1 }]);
+    r.notify(2);
+    expect(cq.takeUsed()).toEqual([{ id: ok.head, len: 1 }, { id: bad.head, len: 1 }]);
+    expect(cq.read(ok.gpas[2]!, 1)[0]).toBe(VIRTIO_NET_OK);
+    expect(cq.read(bad.gpas[1]!, 1)[0]).toBe(VIRTIO_NET_ERR);
+    expect(net.controlLog.get('0.0')).toBe(1);
   });
 
   it('with MRG_RXBUF a large frame waits until enough buffers are posted', () => {

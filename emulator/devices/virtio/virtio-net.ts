@@ -1,8 +1,13 @@
 /**
- * virtio network device (virtio 1.2 §5.1) over a NetBackend: queues receiveq1 (0) and
- * transmitq1 (1), features VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS and
- * VIRTIO_NET_F_MRG_RXBUF, configuration `mac[6]`, `status` (LINK_UP), and
+ * virtio network device (virtio 1.2 §5.1) over a NetBackend: queues receiveq1 (0),
+ * transmitq1 (1) and controlq (2), features VIRTIO_NET_F_MAC, STATUS, MRG_RXBUF,
+ * CTRL_VQ, CTRL_RX and CTRL_VLAN, configuration `mac[6]`, `status` (LINK_UP), and
  * `max_virtqueue_pairs` (1).
+ *
+ * Control queue (§5.1.6.5): RX mode, MAC table, VLAN filter and announce commands are
+ * acknowledged with VIRTIO_NET_OK and recorded but filter nothing (every frame reaches
+ * the guest, whose stack filters); the virtio-win NetKVM driver fails to start when such
+ * commands are refused (cloud-hypervisor issue #7925). Unknown classes get VIRTIO_NET_ERR.
  *
  * The header (§5.1.6) is 12 bytes with VIRTIO_F_VERSION_1 or MRG_RXBUF, else the legacy
  * 10 bytes. No offloads are offered, so transmitted headers carry nothing the device
@@ -13,8 +18,7 @@
  * Frames arriving while the guest has posted no receive buffers wait in a bounded
  * queue (`rxQueueLimit`, oldest kept, newest dropped), as a NIC's FIFO would.
  *
- * Left out: the control queue (VIRTIO_NET_F_CTRL_VQ: rx mode, MAC filtering, VLANs,
- * announce), multiqueue, checksum and segmentation offloads, MTU, RSS, speed/duplex.
+ * Left out: real RX filtering, CTRL_MAC_ADDR, GUEST_ANNOUNCE, multiqueue, checksum and segmentation offloads, MTU, RSS, speed/duplex.
  */
 import type { AccessSize, DeviceState } from '../device.js';
 import { NET_MAX_FRAME_BYTES, type NetBackend } from '../../net/net-backend.js';
@@ -28,11 +32,23 @@ import { obj, version } from './state-check.js';
 export const VIRTIO_NET_F_MAC = 1n << 5n;
 export const VIRTIO_NET_F_MRG_RXBUF = 1n << 15n;
 export const VIRTIO_NET_F_STATUS = 1n << 16n;
+export const VIRTIO_NET_F_CTRL_VQ = 1n << 17n;
+export const VIRTIO_NET_F_CTRL_RX = 1n << 18n;
+export const VIRTIO_NET_F_CTRL_VLAN = 1n << 19n;
+/** Control classes (§5.1.6.5). */
+export const VIRTIO_NET_CTRL_RX = 0;
+export const VIRTIO_NET_CTRL_MAC = 1;
+export const VIRTIO_NET_CTRL_VLAN = 2;
+export const VIRTIO_NET_CTRL_ANNOUNCE = 3;
+/** Control acks. */
+export const VIRTIO_NET_OK = 0;
+export const VIRTIO_NET_ERR = 1;
 /** status: link up. */
 export const VIRTIO_NET_S_LINK_UP = 1;
 /** Queue indices. */
 export const VIRTIO_NET_RXQ = 0;
 export const VIRTIO_NET_TXQ = 1;
+export const VIRTIO_NET_CTRLQ = 2;
 
 const QUEUE_SIZE = 256;
 const CONFIG_BYTES = 10;
@@ -51,8 +67,11 @@ export interface VirtioNetOptions {
 export class VirtioNet implements VirtioDevice {
   readonly id: string;
   readonly deviceType = VIRTIO_ID_NET;
-  readonly queueMaxSizes = [QUEUE_SIZE, QUEUE_SIZE];
-  readonly deviceFeatures = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MRG_RXBUF;
+  readonly queueMaxSizes = [QUEUE_SIZE, QUEUE_SIZE, 64];
+  readonly deviceFeatures = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MRG_RXBUF
+    | VIRTIO_NET_F_CTRL_VQ | VIRTIO_NET_F_CTRL_RX | VIRTIO_NET_F_CTRL_VLAN;
+  /** The last control commands seen, by "class.command" (informational: nothing is filtered). */
+  readonly controlLog = new Map<string, number>();
   readonly configSizeBytes = CONFIG_BYTES;
   /** Counters. */
   readonly stats = { txFrames: 0, rxFrames: 0, rxDropped: 0, txDropped: 0 };
@@ -94,6 +113,7 @@ export class VirtioNet implements VirtioDevice {
 
   activate(ctx: VirtioDeviceContext): void {
     this.ctx = ctx;
+    this.queueNotify(VIRTIO_NET_CTRLQ);
     this.queueNotify(VIRTIO_NET_TXQ);
     this.queueNotify(VIRTIO_NET_RXQ);
   }
@@ -103,6 +123,7 @@ export class VirtioNet implements VirtioDevice {
     if (!ctx?.live) return;
     if (index === VIRTIO_NET_TXQ) this.transmit(ctx);
     else if (index === VIRTIO_NET_RXQ) this.flushRx(ctx);
+    else if (index === VIRTIO_NET_CTRLQ) this.control(ctx);
   }
 
   reset(): void {
@@ -129,6 +150,29 @@ export class VirtioNet implements VirtioDevice {
 
   private headerBytes(ctx: VirtioDeviceContext): number {
     return (ctx.features & (VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MRG_RXBUF)) !== 0n ? 12 : 10;
+  }
+
+  private control(ctx: VirtioDeviceContext): void {
+    const q = ctx.queue(VIRTIO_NET_CTRLQ);
+    if (!q || (ctx.features & VIRTIO_NET_F_CTRL_VQ) === 0n) return;
+    let any = false;
+    for (let c = q.pop(ctx.memory); c !== null; c = q.pop(ctx.memory)) {
+      any = true;
+      const hdr = new Uint8Array(2);
+      if (c.readableBytes < 2 || c.writableBytes < 1 || !c.read(ctx.memory, 0, hdr)) {
+        ctx.misuse(`${this.id}: malformed control command (${c.readableBytes} readable, ${c.writableBytes} writable bytes)`);
+        ctx.addUsed(VIRTIO_NET_CTRLQ, c.head, 0);
+        continue;
+      }
+      const [cls, cmd] = [hdr[0]!, hdr[1]!];
+      const known = cls === VIRTIO_NET_CTRL_RX || cls === VIRTIO_NET_CTRL_MAC || cls === VIRTIO_NET_CTRL_VLAN || cls === VIRTIO_NET_CTRL_ANNOUNCE;
+      if (known) this.controlLog.set(`${cls}.${cmd}`, (this.controlLog.get(`${cls}.${cmd}`) ?? 0) + 1);
+      else ctx.misuse(`${this.id}: unknown control class ${cls} command ${cmd}`);
+      const ack = Uint8Array.of(known ? VIRTIO_NET_OK : VIRTIO_NET_ERR);
+      if (!c.write(ctx.memory, c.writableBytes - 1, ack)) { ctx.needsReset(`${this.id}: cannot write a control ack`); return; }
+      ctx.addUsed(VIRTIO_NET_CTRLQ, c.head, 1);
+    }
+    if (any) ctx.signal(VIRTIO_NET_CTRLQ);
   }
 
   private transmit(ctx: VirtioDeviceContext): void {
