@@ -229,8 +229,8 @@ describe('serial console WebSocket /vm/<id>/serial', () => {
   it('replays the history on connect and carries raw bytes both ways', async () => {
     const start = await api.handleMessage({ kind: 'call', id: 2, method: 'vm.start', params: { id: vmId } });
     expect(start).toMatchObject({ ok: true, result: { state: 'running' } });
-    const ws = await connect(serialUrl(vmId, server.token), { Origin: server.origin });
-    if (typeof ws === 'number') throw new Error(`upgrade refused with ${ws}`);
+    // Listen before the socket opens: the history may arrive right with the upgrade.
+    const ws = new WebSocket(serialUrl(vmId, server.token), { headers: { Origin: server.origin } });
     const chunks: Buffer[] = [];
     let textFrames = 0;
     const waiters: (() => void)[] = [];
@@ -239,6 +239,7 @@ describe('serial console WebSocket /vm/<id>/serial', () => {
       chunks.push(Buffer.from(data as Buffer));
       waiters.splice(0).forEach((w) => w());
     });
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
     const received = async (needle: string): Promise<string> => {
       for (;;) {
         const text = Buffer.concat(chunks).toString('latin1');
