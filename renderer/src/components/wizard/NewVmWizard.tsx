@@ -199,8 +199,6 @@ export function NewVmWizard() {
   const create = async (): Promise<void> => {
     if (busy || !preset) return;
     setBusy(true);
-    const virtioIso = preset.virtioDrivers !== 'needed' ? null
-      : fields.virtio === 'file' ? fields.virtioPath.trim() : fields.virtio === 'download' && download?.status === 'done' ? download.path : null;
     const plan = buildPlan(fields, preset, osName || preset.name, host, virtioIso);
     let createdDisk: string | null = null;
     try {
@@ -273,7 +271,11 @@ export function NewVmWizard() {
     );
   };
 
-  const models = deviceModels(preset, fields);
+  /** The virtio-win ISO the VM gets, if any: a chosen file, or the finished download. */
+  const virtioIso = preset?.virtioDrivers !== 'needed' ? null
+    : fields.virtio === 'file' && fields.virtioPath.trim() !== '' ? fields.virtioPath.trim()
+      : fields.virtio === 'download' && download?.status === 'done' ? download.path : null;
+  const models = deviceModels(preset, virtioIso !== null);
 
   const stepBody = (): ReactNode => {
     switch (step) {

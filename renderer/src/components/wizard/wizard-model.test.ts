@@ -37,9 +37,10 @@ describe('wizard model', () => {
   });
 
   it('picks virtio only when drivers are there', () => {
-    expect(deviceModels(win11, fields())).toMatchObject({ disk: 'ide', nic: 'e1000' });
-    expect(deviceModels(win11, fields({ virtio: 'file', virtioPath: '/v.iso' }))).toMatchObject({ disk: 'virtio', nic: 'virtio' });
-    expect(deviceModels(debian, fields())).toMatchObject({ disk: 'virtio', nic: 'virtio' });
+    expect(deviceModels(win11, false)).toMatchObject({ disk: 'ide', nic: 'e1000' });
+    expect(deviceModels(win11, true)).toMatchObject({ disk: 'virtio', nic: 'virtio' });
+    expect(deviceModels(debian, false)).toMatchObject({ disk: 'virtio', nic: 'virtio' });
+    expect(buildPlan(fields({ virtio: 'download' }), win11, 'W', host, null).draft.network?.model).toBe('e1000');
   });
 
   it('plans the disk and the VM: disk, install CD-ROM, virtio CD-ROM', () => {

@@ -138,16 +138,19 @@ export function diskPathFor(fields: WizardFields, host: HostFacts | null): strin
   return `${dir}${dir.endsWith(sep) ? '' : sep}${slugify(fields.name || fields.osId || 'vm')}.${fields.diskFormat}`;
 }
 
-/** Whether the guest can use virtio devices: built-in drivers, or the virtio-win ISO attached. */
-export function virtioReady(preset: OsPreset | null, fields: WizardFields): boolean {
+/**
+ * Whether the guest can use virtio devices: built-in drivers, or the virtio-win ISO
+ * attached (`virtioAttached`: a file chosen, or the download finished).
+ */
+export function virtioReady(preset: OsPreset | null, virtioAttached: boolean): boolean {
   if (!preset) return false;
   if (preset.virtioDrivers === 'builtin') return true;
-  return preset.virtioDrivers === 'needed' && fields.virtio !== 'none';
+  return preset.virtioDrivers === 'needed' && virtioAttached;
 }
 
 /** The device models the VM gets and why (shown on the last step). */
-export function deviceModels(preset: OsPreset | null, fields: WizardFields): { disk: 'virtio' | 'ide'; nic: 'virtio' | 'e1000'; why: string } {
-  if (virtioReady(preset, fields)) {
+export function deviceModels(preset: OsPreset | null, virtioAttached: boolean): { disk: 'virtio' | 'ide'; nic: 'virtio' | 'e1000'; why: string } {
+  if (virtioReady(preset, virtioAttached)) {
     return {
       disk: 'virtio', nic: 'virtio',
       why: preset?.virtioDrivers === 'builtin'
@@ -261,7 +264,7 @@ export function formatOfImage(p: string): 'qcow2' | 'raw' {
  * install ISO CD-ROM and the virtio-win CD-ROM; UEFI is not offered yet, so firmware is BIOS.
  */
 export function buildPlan(f: WizardFields, preset: OsPreset, osName: string, host: HostFacts | null, virtioIsoPath: string | null): WizardPlan {
-  const models = deviceModels(preset, f);
+  const models = deviceModels(preset, virtioIsoPath !== null);
   const drives: DriveConfig[] = [];
   let disk: WizardPlan['disk'] = null;
   if (f.method === 'import') {
