@@ -135,6 +135,11 @@ export interface VirtioPciOptions {
    * wake-up here, as it does for IDE's onAsyncCompletion, so a halted CPU notices.
    */
   readonly onInterrupt?: () => void;
+  /**
+   * Fail DMA while Command.BUS_MASTER is clear (default true, as QEMU's bus-master
+   * address space; SeaBIOS, Linux and Windows enable bus mastering before use).
+   */
+  readonly requireBusMaster?: boolean;
   /** Offer the legacy I/O BAR (default: when the device type has a transitional id). */
   readonly legacy?: boolean;
 }
@@ -201,9 +206,10 @@ export class VirtioPci extends PciFunction {
     this.onInterrupt = opts.onInterrupt;
     this.legacy = legacy;
     this.memory = opts.memory;
+    const gate = opts.requireBusMaster ?? true;
     this.dma = {
-      read: (gpa, dest) => this.busMaster && this.memory.read(gpa, dest),
-      write: (gpa, src) => this.busMaster && this.memory.write(gpa, src),
+      read: (gpa, dest) => (!gate || this.busMaster) && this.memory.read(gpa, dest),
+      write: (gpa, src) => (!gate || this.busMaster) && this.memory.write(gpa, src),
     };
     this.offeredFeatures = opts.device.deviceFeatures | VIRTIO_F_VERSION_1 | VIRTIO_F_RING_INDIRECT_DESC
       | VIRTIO_F_RING_EVENT_IDX | (legacy ? VIRTIO_F_ANY_LAYOUT : 0n);
