@@ -179,10 +179,17 @@ export class VirtioConsole implements VirtioDevice {
     const parsed = ports.map((p, i) => {
       const o = obj(`${this.id}.ports[${i}]`, p);
       for (const k of ['hostConnected', 'guestOpen', 'ready']) if (typeof o[k] !== 'boolean') throw new Error(`${this.id}.ports[${i}].${k}: boolean expected`);
-      return o as { hostConnected: boolean; guestOpen: boolean; ready: boolean };
+      return { hostConnected: o['hostConnected'] as boolean, guestOpen: o['guestOpen'] as boolean, ready: o['ready'] as boolean };
     });
     this.controlOut.length = 0;
-    parsed.forEach((p, i) => Object.assign(this.ports[i]!, p, { pending: [], pendingBytes: 0 }));
+    parsed.forEach((p, i) => {
+      const port = this.ports[i]!;
+      port.hostConnected = p.hostConnected;
+      port.guestOpen = p.guestOpen;
+      port.ready = p.ready;
+      port.pending = [];
+      port.pendingBytes = 0;
+    });
   }
 
   // ---- internals -------------------------------------------------------------------
