@@ -47,6 +47,8 @@ export interface InterpCpuOptions {
   readonly features?: Partial<CpuFeatures>;
   /** FERR# output (legacy x87 error reporting, usually wired to IRQ 13). */
   readonly onFerr?: () => void;
+  /** TSC source (virtual ns: a 1 GHz TSC); default: retired instructions. */
+  readonly tsc?: () => number;
 }
 
 /** Optional x87 / SIMD units plugged into the core (see coprocessor.ts). */
@@ -128,6 +130,7 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     this.interrupts = opts.interrupts;
     this.logger = opts.log;
     this.features = { ...DEFAULT_FEATURES, ...opts.features };
+    this.tscSource = opts.tsc;
     this.onFerr = opts.onFerr;
     this.coprocessorHost = new CoprocessorBridge(this);
     this.units = builtInUnits(this.features, this.coprocessorHost);
@@ -204,10 +207,7 @@ export class InterpCpu extends Executor0F implements CpuBackend {
               continue;
             }
           }
-          while (!this.attention && this.instructionsRetired < target) {
-            this.step();
-            this.instructionsRetired++;
-          }
+          this.burst(target);
         } catch (e) {
           if (e !== this.faultSignal) throw e;
           target--;
@@ -217,6 +217,313 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     } catch (e) {
       this.lastError = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
       return CpuExit.Error;
+    }
+  }
+
+  /**
+   * The hot loop: executes instructions until `attention` is raised or `target` is
+   * reached. This is `step()` written out by hand with the first opcode byte dispatched
+   * through one dense switch (a jump table) straight to the handler methods: one call per
+   * instruction for the frequent opcodes instead of step -> exec -> handler, and no
+   * compare chain for the prefix bytes. The cases must do exactly what the `exec` cases
+   * do; prefixed instructions and everything else go through `decodeFrom` / `exec`.
+   */
+  private burst(target: number): void {
+    const r32 = this.r32, u8 = this.u8, segBase = this.segBase;
+    while (!this.attention && this.instructionsRetired < target) {
+      const eip = this.eip;
+      this.instrStart = eip;
+      this.espStart = r32[ESP];
+      this.irqInhibit = false;
+      this.ssShadow = false;
+      const def32 = this.cs32;
+      this.opsize32 = def32;
+      this.addrsize32 = def32;
+      this.segOverride = -1;
+      this.repPrefix = 0;
+      this.lastPrefix = 0;
+      this.lock = false;
+      // fetch8(), inline.
+      const lin = (segBase[CS] + eip) | 0;
+      this.eip = (eip + 1) | 0;
+      const b = (lin >>> 12) === this.fetchPage ? u8[this.fetchDelta + (lin & 0xfff)] : this.fetchLin8(lin);
+      switch (b) {
+          case 0x00:
+            this.aluEbGb(0); break;
+          case 0x01:
+            if (def32) this.aluEdGd(0); else this.aluEwGw(0); break;
+          case 0x02:
+            this.aluGbEb(0); break;
+          case 0x03:
+            if (def32) this.aluGdEd(0); else this.aluGwEw(0); break;
+          case 0x04:
+            this.aluAlIb(0); break;
+          case 0x05:
+            this.aluEaxIv(0); break;
+          case 0x08:
+            this.aluEbGb(1); break;
+          case 0x09:
+            if (def32) this.aluEdGd(1); else this.aluEwGw(1); break;
+          case 0x0a:
+            this.aluGbEb(1); break;
+          case 0x0b:
+            if (def32) this.aluGdEd(1); else this.aluGwEw(1); break;
+          case 0x0c:
+            this.aluAlIb(1); break;
+          case 0x0d:
+            this.aluEaxIv(1); break;
+          case 0x0f:
+            this.exec0F(); break;
+          case 0x10:
+            this.aluEbGb(2); break;
+          case 0x11:
+            if (def32) this.aluEdGd(2); else this.aluEwGw(2); break;
+          case 0x12:
+            this.aluGbEb(2); break;
+          case 0x13:
+            if (def32) this.aluGdEd(2); else this.aluGwEw(2); break;
+          case 0x14:
+            this.aluAlIb(2); break;
+          case 0x15:
+            this.aluEaxIv(2); break;
+          case 0x18:
+            this.aluEbGb(3); break;
+          case 0x19:
+            if (def32) this.aluEdGd(3); else this.aluEwGw(3); break;
+          case 0x1a:
+            this.aluGbEb(3); break;
+          case 0x1b:
+            if (def32) this.aluGdEd(3); else this.aluGwEw(3); break;
+          case 0x1c:
+            this.aluAlIb(3); break;
+          case 0x1d:
+            this.aluEaxIv(3); break;
+          case 0x20:
+            this.aluEbGb(4); break;
+          case 0x21:
+            if (def32) this.aluEdGd(4); else this.aluEwGw(4); break;
+          case 0x22:
+            this.aluGbEb(4); break;
+          case 0x23:
+            if (def32) this.aluGdEd(4); else this.aluGwEw(4); break;
+          case 0x24:
+            this.aluAlIb(4); break;
+          case 0x25:
+            this.aluEaxIv(4); break;
+          case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65: case 0x66: case 0x67: case 0xf0:
+          case 0xf2: case 0xf3:
+            this.decodeFrom(b); break;
+          case 0x28:
+            this.aluEbGb(5); break;
+          case 0x29:
+            if (def32) this.aluEdGd(5); else this.aluEwGw(5); break;
+          case 0x2a:
+            this.aluGbEb(5); break;
+          case 0x2b:
+            if (def32) this.aluGdEd(5); else this.aluGwEw(5); break;
+          case 0x2c:
+            this.aluAlIb(5); break;
+          case 0x2d:
+            this.aluEaxIv(5); break;
+          case 0x30:
+            this.aluEbGb(6); break;
+          case 0x31:
+            if (def32) this.aluEdGd(6); else this.aluEwGw(6); break;
+          case 0x32:
+            this.aluGbEb(6); break;
+          case 0x33:
+            if (def32) this.aluGdEd(6); else this.aluGwEw(6); break;
+          case 0x34:
+            this.aluAlIb(6); break;
+          case 0x35:
+            this.aluEaxIv(6); break;
+          case 0x38:
+            this.aluEbGb(7); break;
+          case 0x39:
+            if (def32) this.aluEdGd(7); else this.aluEwGw(7); break;
+          case 0x3a:
+            this.aluGbEb(7); break;
+          case 0x3b:
+            if (def32) this.aluGdEd(7); else this.aluGwEw(7); break;
+          case 0x3c:
+            this.aluAlIb(7); break;
+          case 0x3d:
+            this.aluEaxIv(7); break;
+          case 0x40:
+            this.incReg(0); break;
+          case 0x41:
+            this.incReg(1); break;
+          case 0x42:
+            this.incReg(2); break;
+          case 0x43:
+            this.incReg(3); break;
+          case 0x44:
+            this.incReg(4); break;
+          case 0x45:
+            this.incReg(5); break;
+          case 0x46:
+            this.incReg(6); break;
+          case 0x47:
+            this.incReg(7); break;
+          case 0x48:
+            this.decReg(0); break;
+          case 0x49:
+            this.decReg(1); break;
+          case 0x4a:
+            this.decReg(2); break;
+          case 0x4b:
+            this.decReg(3); break;
+          case 0x4c:
+            this.decReg(4); break;
+          case 0x4d:
+            this.decReg(5); break;
+          case 0x4e:
+            this.decReg(6); break;
+          case 0x4f:
+            this.decReg(7); break;
+          case 0x50:
+            this.pushReg(0); break;
+          case 0x51:
+            this.pushReg(1); break;
+          case 0x52:
+            this.pushReg(2); break;
+          case 0x53:
+            this.pushReg(3); break;
+          case 0x54:
+            this.pushReg(4); break;
+          case 0x55:
+            this.pushReg(5); break;
+          case 0x56:
+            this.pushReg(6); break;
+          case 0x57:
+            this.pushReg(7); break;
+          case 0x58:
+            this.popReg(0); break;
+          case 0x59:
+            this.popReg(1); break;
+          case 0x5a:
+            this.popReg(2); break;
+          case 0x5b:
+            this.popReg(3); break;
+          case 0x5c:
+            this.popReg(4); break;
+          case 0x5d:
+            this.popReg(5); break;
+          case 0x5e:
+            this.popReg(6); break;
+          case 0x5f:
+            this.popReg(7); break;
+          case 0x69:
+            this.imulImm(0x69); break;
+          case 0x6b:
+            this.imulImm(0x6b); break;
+          case 0x70:
+            this.jccShort(0); break;
+          case 0x71:
+            this.jccShort(1); break;
+          case 0x72:
+            this.jccShort(2); break;
+          case 0x73:
+            this.jccShort(3); break;
+          case 0x74:
+            this.jccShort(4); break;
+          case 0x75:
+            this.jccShort(5); break;
+          case 0x76:
+            this.jccShort(6); break;
+          case 0x77:
+            this.jccShort(7); break;
+          case 0x78:
+            this.jccShort(8); break;
+          case 0x79:
+            this.jccShort(9); break;
+          case 0x7a:
+            this.jccShort(10); break;
+          case 0x7b:
+            this.jccShort(11); break;
+          case 0x7c:
+            this.jccShort(12); break;
+          case 0x7d:
+            this.jccShort(13); break;
+          case 0x7e:
+            this.jccShort(14); break;
+          case 0x7f:
+            this.jccShort(15); break;
+          case 0x80: case 0x82:
+            this.group1Eb(); break;
+          case 0x81:
+            if (def32) this.group1Ed(0x81); else this.group1Ew(0x81); break;
+          case 0x83:
+            if (def32) this.group1Ed(0x83); else this.group1Ew(0x83); break;
+          case 0x84:
+            this.testEbGb(); break;
+          case 0x85:
+            this.testEvGv(); break;
+          case 0x88:
+            this.movEbGb(); break;
+          case 0x89:
+            this.movEvGv(); break;
+          case 0x8a:
+            this.movGbEb(); break;
+          case 0x8b:
+            this.movGvEv(); break;
+          case 0x8d:
+            this.lea(); break;
+          case 0xb8:
+            this.movRegImm(0); break;
+          case 0xb9:
+            this.movRegImm(1); break;
+          case 0xba:
+            this.movRegImm(2); break;
+          case 0xbb:
+            this.movRegImm(3); break;
+          case 0xbc:
+            this.movRegImm(4); break;
+          case 0xbd:
+            this.movRegImm(5); break;
+          case 0xbe:
+            this.movRegImm(6); break;
+          case 0xbf:
+            this.movRegImm(7); break;
+          case 0xc0:
+            this.shiftEbIb(); break;
+          case 0xc1:
+            this.shiftEvIb(); break;
+          case 0xc2:
+            this.retNearImm(); break;
+          case 0xc3:
+            this.retNear(); break;
+          case 0xc6:
+            this.movEbIb(); break;
+          case 0xc7:
+            this.movEvIv(); break;
+          case 0xc9:
+            this.leave(); break;
+          case 0xd0:
+            this.shiftGroup2(0xd0); break;
+          case 0xd1:
+            this.shiftGroup2(0xd1); break;
+          case 0xd2:
+            this.shiftGroup2(0xd2); break;
+          case 0xd3:
+            this.shiftGroup2(0xd3); break;
+          case 0xe8:
+            this.callNear(); break;
+          case 0xe9:
+            this.jmpNear(); break;
+          case 0xeb:
+            this.jmpShort(); break;
+          case 0xf6:
+            this.group3(8); break;
+          case 0xf7:
+            this.group3(def32 ? 32 : 16); break;
+          case 0xfe:
+            this.incDecEb(); break;
+          case 0xff:
+            this.group5(); break;
+          default: this.exec(b); break;
+      }
+      this.instructionsRetired++;
     }
   }
 

@@ -26,8 +26,17 @@ export const MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_
 export abstract class Executor0F extends Executor {
   /** CPUID feature set (read by CPUID and by checks such as EFER.NXE). */
   abstract readonly features: CpuFeatures;
-  /** Time-stamp counter offset (TSC = instructionsRetired + tscOffset). */
+  /** Time-stamp counter offset (TSC = tscBase() + tscOffset). */
   tscOffset = 0;
+  /**
+   * Where the TSC counts from: the machine's virtual time in ns (a 1 GHz TSC that agrees
+   * with the PIT, HPET and PM timer), or retired instructions when none is given.
+   */
+  tscSource: (() => number) | undefined;
+  /** The TSC before the offset. */
+  protected tscBase(): number {
+    return this.tscSource !== undefined ? Math.floor(this.tscSource()) : this.instructionsRetired;
+  }
   abstract readonly instructionsRetired: number;
   /** MSR storage (low / high halves) for MSRs that are plain storage. */
   readonly msrLo = new Map<number, number>();
@@ -61,7 +70,7 @@ export abstract class Executor0F extends Executor {
       case 0x30: this.wrmsr(); return;
       case 0x31: {
         if ((this.cr4 & CR4_TSD) && this.pe && this.cpl !== 0) this.raise(EXC_GP, 0);
-        const t = this.instructionsRetired + this.tscOffset;
+        const t = this.tscBase() + this.tscOffset;
         this.r32[EAX] = t % 4294967296;
         this.r32[EDX] = Math.floor(t / 4294967296);
         return;
@@ -514,7 +523,7 @@ export abstract class Executor0F extends Executor {
     let lo = 0, hi = 0;
     switch (index) {
       case MSR_TSC: {
-        const t = this.instructionsRetired + this.tscOffset;
+        const t = this.tscBase() + this.tscOffset;
         lo = t % 4294967296; hi = Math.floor(t / 4294967296);
         break;
       }
@@ -560,7 +569,7 @@ export abstract class Executor0F extends Executor {
     const index = this.r32[ECX];
     const lo = this.r32[EAX], hi = this.r32[EDX];
     switch (index) {
-      case MSR_TSC: this.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - this.instructionsRetired; return;
+      case MSR_TSC: this.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - this.tscBase(); return;
       case MSR_APIC_BASE: if (!this.features.apic) break; this.msrLo.set(index, lo); return;
       case MSR_SYSENTER_CS: this.sysenterCs = lo & 0xffff; return;
       case MSR_SYSENTER_ESP: this.sysenterEsp = lo; return;

@@ -214,8 +214,17 @@ export abstract class Executor extends SystemCore {
     this.repPrefix = 0;
     this.lastPrefix = 0;
     this.lock = false;
+    this.decodeFrom(this.fetch8());
+  }
+
+  /**
+   * Decodes prefixes starting with the already-fetched byte `first`, then executes the
+   * opcode (per-instruction state already reset, as `step` does).
+   */
+  decodeFrom(first: number): void {
+    const def32 = this.cs32;
+    let b = first;
     for (let n = 0; ; n++) {
-      const b = this.fetch8();
       switch (b) {
         case 0x66: this.opsize32 = !def32; this.lastPrefix = 0x66; break;
         case 0x67: this.addrsize32 = !def32; break;
@@ -232,6 +241,7 @@ export abstract class Executor extends SystemCore {
           return;
       }
       if (n >= 14) this.raise(EXC_GP, 0);
+      b = this.fetch8();
     }
   }
 
@@ -251,49 +261,49 @@ export abstract class Executor extends SystemCore {
     }
   }
 
-  private aluEbGb(op: number): void {
+  protected aluEbGb(op: number): void {
     this.decodeModrm();
     const a = op === 7 ? this.readE8() : this.rmwE8();
     const r = this.alu(op, a, this.getReg8(this.reg), MSB8);
     if (op !== 7) { this.writeE8(r); }
   }
 
-  private aluEdGd(op: number): void {
+  protected aluEdGd(op: number): void {
     this.decodeModrm();
     const r = this.alu(op, op === 7 ? this.readE32() : this.rmwE32(), this.r32[this.reg], MSB32);
     if (op !== 7) this.writeE32(r);
   }
 
-  private aluEwGw(op: number): void {
+  protected aluEwGw(op: number): void {
     this.decodeModrm();
     const r = this.alu(op, op === 7 ? this.readE16() : this.rmwE16(), this.r16[this.reg * 2], MSB16);
     if (op !== 7) this.writeE16(r);
   }
 
-  private aluGbEb(op: number): void {
+  protected aluGbEb(op: number): void {
     this.decodeModrm();
     const r = this.alu(op, this.getReg8(this.reg), this.readE8(), MSB8);
     if (op !== 7) this.setReg8(this.reg, r);
   }
 
-  private aluGdEd(op: number): void {
+  protected aluGdEd(op: number): void {
     this.decodeModrm();
     const r = this.alu(op, this.r32[this.reg], this.readE32(), MSB32);
     if (op !== 7) this.r32[this.reg] = r;
   }
 
-  private aluGwEw(op: number): void {
+  protected aluGwEw(op: number): void {
     this.decodeModrm();
     const r = this.alu(op, this.r16[this.reg * 2], this.readE16(), MSB16);
     if (op !== 7) this.r16[this.reg * 2] = r;
   }
 
-  private aluAlIb(op: number): void {
+  protected aluAlIb(op: number): void {
     const r = this.alu(op, this.r8[0], this.fetch8(), MSB8);
     if (op !== 7) this.r8[0] = r;
   }
 
-  private aluEaxIv(op: number): void {
+  protected aluEaxIv(op: number): void {
     if (this.opsize32) {
       const r = this.alu(op, this.r32[EAX], this.fetch32(), MSB32);
       if (op !== 7) this.r32[EAX] = r;
@@ -303,31 +313,31 @@ export abstract class Executor extends SystemCore {
     }
   }
 
-  private incReg(r: number): void {
+  protected incReg(r: number): void {
     if (this.opsize32) this.r32[r] = this.inc(this.r32[r], MSB32); else this.r16[r * 2] = this.inc(this.r16[r * 2], MSB16);
   }
 
-  private decReg(r: number): void {
+  protected decReg(r: number): void {
     if (this.opsize32) this.r32[r] = this.dec(this.r32[r], MSB32); else this.r16[r * 2] = this.dec(this.r16[r * 2], MSB16);
   }
 
-  private pushReg(r: number): void {
+  protected pushReg(r: number): void {
     this.pushV(this.getRegV(r));
   }
 
-  private popReg(r: number): void {
+  protected popReg(r: number): void {
     const v = this.popV();
     this.setRegV(r, v);
   }
 
-  private imulImm(op: number): void {
+  protected imulImm(op: number): void {
     this.decodeModrm();
     const src = this.opsize32 ? this.readE32() : (this.readE16() << 16) >> 16;
     const imm = op === 0x6b ? this.fetchS8() : this.opsize32 ? this.fetch32() : (this.fetch16() << 16) >> 16;
     this.setRegV(this.reg, this.imul2(src, imm));
   }
 
-  private jccShort(cc: number): void {
+  protected jccShort(cc: number): void {
     const d = this.fetchS8();
     if (this.cond(cc)) this.jumpTo(this.eip + d);
   }
@@ -338,14 +348,14 @@ export abstract class Executor extends SystemCore {
     if (this.cond(cc)) this.jumpTo(this.eip + d);
   }
 
-  private group1Eb(): void {
+  protected group1Eb(): void {
     this.decodeModrm();
     const a = this.reg === 7 ? this.readE8() : this.rmwE8();
     const r = this.alu(this.reg, a, this.fetch8(), MSB8);
     if (this.reg !== 7) this.writeE8(r);
   }
 
-  private group1Ed(op: number): void {
+  protected group1Ed(op: number): void {
     this.decodeModrm();
     const a = this.reg === 7 ? this.readE32() : this.rmwE32();
     const b = op === 0x83 ? this.fetchS8() : this.fetch32();
@@ -353,7 +363,7 @@ export abstract class Executor extends SystemCore {
     if (this.reg !== 7) this.writeE32(r);
   }
 
-  private group1Ew(op: number): void {
+  protected group1Ew(op: number): void {
     this.decodeModrm();
     const a = this.reg === 7 ? this.readE16() : this.rmwE16();
     const b = op === 0x83 ? this.fetchS8() & 0xffff : this.fetch16();
@@ -361,53 +371,53 @@ export abstract class Executor extends SystemCore {
     if (this.reg !== 7) this.writeE16(r);
   }
 
-  private testEbGb(): void {
+  protected testEbGb(): void {
     this.decodeModrm();
     this.alu(4, this.readE8(), this.getReg8(this.reg), MSB8);
   }
 
-  private testEvGv(): void {
+  protected testEvGv(): void {
     this.decodeModrm();
     if (this.opsize32) this.alu(4, this.readE32(), this.r32[this.reg], MSB32);
     else this.alu(4, this.readE16(), this.r16[this.reg * 2], MSB16);
   }
 
-  private movEbGb(): void { this.decodeModrm(); this.writeE8(this.getReg8(this.reg)); }
-  private movEvGv(): void {
+  protected movEbGb(): void { this.decodeModrm(); this.writeE8(this.getReg8(this.reg)); }
+  protected movEvGv(): void {
     this.decodeModrm();
     if (this.opsize32) this.writeE32(this.r32[this.reg]); else this.writeE16(this.r16[this.reg * 2]);
   }
-  private movGbEb(): void { this.decodeModrm(); this.setReg8(this.reg, this.readE8()); }
-  private movGvEv(): void {
+  protected movGbEb(): void { this.decodeModrm(); this.setReg8(this.reg, this.readE8()); }
+  protected movGvEv(): void {
     this.decodeModrm();
     if (this.opsize32) this.r32[this.reg] = this.readE32(); else this.r16[this.reg * 2] = this.readE16();
   }
 
-  private lea(): void {
+  protected lea(): void {
     this.decodeModrm();
     if (this.mod === 3) this.undefinedOpcode(0x8d);
     this.setRegV(this.reg, this.eaOff);
   }
 
-  private movRegImm(r: number): void {
+  protected movRegImm(r: number): void {
     if (this.opsize32) this.r32[r] = this.fetch32(); else this.r16[r * 2] = this.fetch16();
   }
 
-  private shiftEbIb(): void {
+  protected shiftEbIb(): void {
     this.decodeModrm();
     const v = this.rmwE8();
     const c = this.fetch8() & 31;
     if (c !== 0) this.writeE8(this.shift(this.reg, v, c, 8));
   }
 
-  private shiftEvIb(): void {
+  protected shiftEvIb(): void {
     this.decodeModrm();
     const v = this.rmwEV();
     const c = this.fetch8() & 31;
     if (c !== 0) this.writeEV(this.shift(this.reg, v, c, this.opsize32 ? 32 : 16));
   }
 
-  private shiftGroup2(op: number): void {
+  protected shiftGroup2(op: number): void {
     this.decodeModrm();
     const c = op & 2 ? this.r8[4] & 31 : 1;
     if (op & 1) {
@@ -419,26 +429,26 @@ export abstract class Executor extends SystemCore {
     }
   }
 
-  private retNear(): void { this.jumpTo(this.popV()); }
+  protected retNear(): void { this.jumpTo(this.popV()); }
 
-  private retNearImm(): void {
+  protected retNearImm(): void {
     const imm = this.fetch16();
     const t = this.popV();
     this.jumpTo(t);
     this.adjustSp(imm);
   }
 
-  private movEbIb(): void {
+  protected movEbIb(): void {
     this.decodeModrm();
     this.writeE8(this.fetch8());
   }
 
-  private movEvIv(): void {
+  protected movEvIv(): void {
     this.decodeModrm();
     this.writeEV(this.fetchV());
   }
 
-  private leave(): void {
+  protected leave(): void {
     // LEAVE: (E)SP <- (E)BP; (E)BP <- pop
     const bp = this.r32[EBP];
     const sp = this.r32[ESP];
@@ -451,16 +461,16 @@ export abstract class Executor extends SystemCore {
     }
   }
 
-  private callNear(): void {
+  protected callNear(): void {
     const d = this.fetchV();
     this.pushV(this.eip);
     this.jumpTo(this.eip + d);
   }
 
-  private jmpNear(): void { const d = this.fetchV(); this.jumpTo(this.eip + d); }
-  private jmpShort(): void { const d = this.fetchS8(); this.jumpTo(this.eip + d); }
+  protected jmpNear(): void { const d = this.fetchV(); this.jumpTo(this.eip + d); }
+  protected jmpShort(): void { const d = this.fetchS8(); this.jumpTo(this.eip + d); }
 
-  private incDecEb(): void {
+  protected incDecEb(): void {
     this.decodeModrm();
     const v = this.rmwE8();
     if (this.reg === 0) this.writeE8(this.inc(v, MSB8));
@@ -809,7 +819,7 @@ export abstract class Executor extends SystemCore {
 
   // ------------------------------------------------------------------ group 3 / 5
 
-  private group3(bits: number): void {
+  protected group3(bits: number): void {
     this.decodeModrm();
     const msb = bits === 8 ? MSB8 : bits === 16 ? MSB16 : MSB32;
     const rmw = this.reg === 2 || this.reg === 3;
@@ -981,7 +991,7 @@ export abstract class Executor extends SystemCore {
     }
   }
 
-  private group5(): void {
+  protected group5(): void {
     this.decodeModrm();
     switch (this.reg) {
       case 0: {
