@@ -89,6 +89,8 @@ export class PcMachine {
       physMap: this.board.physMap,
       ops: this.board.vmOps,
       interrupts: this.board.router,
+      // A 1 GHz TSC on the same virtual time as the PIT, HPET and PM timer.
+      tsc: () => this.clock.nowNs(),
       log: { warn: (m) => this.log(`cpu: ${m}`) },
     });
     this.cpu = cpu;

@@ -138,3 +138,47 @@ describe('RunLoop reset requests', () => {
     expect(loop.instructions).toBe(10 + 3 + 10 + 10);
   });
 });
+
+describe('RunLoop live virtual time', () => {
+  it('lets devices see time advance within a chunk (exactly per instruction in deterministic mode)', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const seen: number[] = [];
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, fakeTiming(), { deterministic: true, nsPerInstruction: 3, chunkInstructions: 1000 });
+    cpu.onRun = (c) => {
+      // A device polled mid-chunk, after 10 and 20 instructions of this chunk.
+      c.instructionsRetired += 10; seen.push(clock.nowNs());
+      c.instructionsRetired += 10; seen.push(clock.nowNs());
+      loop.stop({ kind: 'requested', detail: 'done' });
+      return CpuExit.Yield;
+    };
+    await loop.run();
+    expect(seen).toEqual([30, 60]);
+    expect(clock.advancedNs()).toBe(60);
+  });
+
+  it('does not let time pass for devices while paused', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming();
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing, { deterministic: false, chunkInstructions: 10 });
+    let runs = 0;
+    let atPause = 0;
+    cpu.onRun = () => {
+      runs++;
+      if (runs === 2) {
+        loop.pause();
+        atPause = clock.nowNs();
+        setTimeout(() => {
+          timing.t += 1000; // a second of host time passes while paused
+          expect(clock.nowNs()).toBe(atPause);
+          loop.resume();
+        }, 5);
+      }
+      if (runs === 4) loop.stop({ kind: 'requested', detail: 'done' });
+      return undefined;
+    };
+    await loop.run();
+    expect(clock.nowNs() - atPause).toBeLessThan(100e6);
+  });
+});

@@ -86,6 +86,9 @@ export class RunLoop {
   async run(): Promise<StopReason> {
     this.setState('running');
     this.rebase();
+    // Device time moves within a chunk too (exactly per instruction in deterministic mode).
+    // While paused no time passes: the source then defers to the last advance.
+    this.target.clock.setSource(() => (this.state === 'running' ? this.virtualNow() : 0));
     while (this.state !== 'stopped') {
       if (this.state === 'paused') {
         await new Promise<void>((resolve) => { this.resumeWaiter = resolve; });
@@ -197,7 +200,7 @@ export class RunLoop {
         return;
       }
       // Jump virtual time to the deadline: no host time passes in deterministic mode.
-      this.baseNs = Math.max(this.virtualNow(), next);
+      this.baseNs = Math.max(this.virtualNow(), next, this.target.clock.advancedNs());
       this.baseInstr = this.target.cpu.instructionsRetired;
       this.target.clock.advanceTo(this.baseNs);
       await this.timing.yield();
@@ -219,12 +222,12 @@ export class RunLoop {
 
   private advanceClock(): void {
     const now = this.virtualNow();
-    if (now > this.target.clock.nowNs()) this.target.clock.advanceTo(now);
+    if (now > this.target.clock.advancedNs()) this.target.clock.advanceTo(now);
   }
 
   /** Re-anchors the time base (after a pause, at start, after a CPU reset). */
   private rebase(): void {
-    this.baseNs = this.target.clock.nowNs();
+    this.baseNs = this.target.clock.advancedNs();
     this.baseInstr = this.target.cpu.instructionsRetired;
     this.baseHostMs = this.timing.nowMs();
   }

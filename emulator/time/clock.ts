@@ -36,10 +36,30 @@ export class VirtualClock implements Clock, Scheduler {
   private now = 0;
   private seq = 0;
   private timers: Timer[] = [];
+  private source: (() => number) | undefined;
 
-  /** Current virtual time in nanoseconds. */
+  /**
+   * Current virtual time in nanoseconds. Between two `advanceTo` calls it follows the live
+   * source, if one is set (the run loop's interpolation: elapsed host time, or retired
+   * instructions in deterministic mode), so a device polled in a tight loop sees time move.
+   * Never less than the last `advanceTo`; timers still fire only from `advanceTo`.
+   */
   nowNs(): number {
+    if (this.source !== undefined) {
+      const t = this.source();
+      if (t > this.now) return t;
+    }
     return this.now;
+  }
+
+  /** The time of the last `advanceTo` (what timers have been run up to), ignoring the live source. */
+  advancedNs(): number {
+    return this.now;
+  }
+
+  /** Sets (or clears) the live time source used between advances. */
+  setSource(source: (() => number) | undefined): void {
+    this.source = source;
   }
 
   /** @inheritdoc */
