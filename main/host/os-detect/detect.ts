@@ -151,7 +151,7 @@ export async function inspectIso(path: string, options: InspectOptions = {}): Pr
         } else {
           pick(byLabel, 'medium');
           const expected = byLabel[0]?.files ?? [];
-          if (image.hasIsoTree && expected.length > 0 && !(byLabel[0]?.family === 'windows' && info.hasUdf)) {
+          if (image.hasIsoTree && expected.length > 0 && !(byLabel[0]?.family === 'windows' && info.hasUdf && !image.hasUdfTree)) {
             warnings.push(`the label looks like ${byLabel[0]?.name ?? ''} but ${expected.join(', ')} is missing`);
           }
         }

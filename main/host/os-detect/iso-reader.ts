@@ -4,9 +4,12 @@
  * names (IEEE P1282 / SUSP), and the UDF (ECMA-167 / OSTA UDF) volume recognition
  * sequence, anchor and volume identifiers. No mounting, no third-party code.
  *
- * Left out: walking the UDF file tree (real Windows ISOs keep their files in UDF and show
- * only README.TXT through ISO 9660, so Windows detection on them relies on the UDF label),
- * multi-extent files, SUSP continuation areas (CE), El Torito details.
+ * The UDF file tree is walked too (real Windows ISOs keep their files in UDF and show only
+ * README.TXT through ISO 9660), for UDF 1.02-2.01 volumes with one type-1 partition map.
+ *
+ * Left out: UDF metadata partitions (UDF 2.5+, Blu-ray), virtual/sparable partitions,
+ * reading past a file's first extent, multi-extent ISO 9660 files, SUSP continuation
+ * areas (CE), El Torito details.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 
@@ -110,6 +113,7 @@ export class IsoImage {
     /** Volume facts read at open. */
     readonly info: IsoVolumeInfo,
     private readonly root: RootRef | null,
+    private readonly udf: UdfTree | null,
   ) {}
 
   /**
@@ -172,20 +176,30 @@ export class IsoImage {
           break;
         }
       }
-      if (info.hasUdf) info.udfLabel = await readUdfLabel(read);
+      let udf: UdfTree | null = null;
+      if (info.hasUdf) {
+        const volume = await readUdfVolume(read);
+        info.udfLabel = volume.label;
+        udf = volume.tree;
+      }
       if (!recognised || (pvdRoot === null && info.udfLabel === null && !info.hasUdf)) {
         return await notIso('no CD001/NSR volume descriptor at sector 16');
       }
-      return new IsoImage(file, path, size, info, jolietRoot ?? pvdRoot);
+      return new IsoImage(file, path, size, info, jolietRoot ?? pvdRoot, udf);
     } catch (err) {
       await file.close().catch(() => undefined);
       throw err;
     }
   }
 
-  /** Whether the ISO 9660 (or Joliet) directory tree can be read. */
+  /** Whether a directory tree (ISO 9660, Joliet or UDF) can be read. */
   get hasIsoTree(): boolean {
-    return this.root !== null;
+    return this.root !== null || this.udf !== null;
+  }
+
+  /** Whether the UDF file tree can be read. */
+  get hasUdfTree(): boolean {
+    return this.udf !== null;
   }
 
   /** Lists a directory by its extent. */
@@ -222,6 +236,42 @@ export class IsoImage {
    * (".disk" is "_DISK" without Rock Ridge or Joliet).
    */
   async find(relPath: string): Promise<IsoDirEntry | null> {
+    return (await this.findIso9660(relPath)) ?? (await this.findUdf(relPath));
+  }
+
+  /** Finds `relPath` in the UDF tree (case-insensitively); null without one. */
+  private async findUdf(relPath: string): Promise<IsoDirEntry | null> {
+    const udf = this.udf;
+    if (!udf) return null;
+    const readBlock = async (lbn: number, bytes = SECTOR_BYTES): Promise<Buffer> => {
+      const buf = Buffer.alloc(bytes);
+      const { bytesRead } = await this.file.read(buf, 0, bytes, (udf.partitionStart + lbn) * SECTOR_BYTES);
+      return buf.subarray(0, bytesRead);
+    };
+    let icb = udf.rootIcbLbn;
+    let isDir = true;
+    let node: UdfNode | null = null;
+    const parts = relPath.split('/').filter((p) => p !== '');
+    for (let depth = 0; depth <= parts.length; depth++) {
+      node = await readUdfFileEntry(readBlock, icb);
+      if (!node) return null;
+      if (depth === parts.length) break;
+      if (!isDir || node.extents.length === 0) return null;
+      const first = node.extents[0];
+      if (!first) return null;
+      const data = node.embedded ?? await readBlock(first.lbn, Math.min(node.sizeBytes, MAX_DIR_BYTES));
+      const want = (parts[depth] ?? '').toLowerCase();
+      const hit = parseUdfDirectory(data).find((e) => e.name.toLowerCase() === want);
+      if (!hit) return null;
+      icb = hit.icbLbn;
+      isDir = hit.isDir;
+    }
+    if (!node) return null;
+    const firstExtent = node.extents[0];
+    return { name: parts.at(-1) ?? '', lba: udf.partitionStart + (firstExtent?.lbn ?? 0), sizeBytes: node.sizeBytes, isDir };
+  }
+
+  private async findIso9660(relPath: string): Promise<IsoDirEntry | null> {
     if (!this.root) return null;
     const parts = relPath.split('/').filter((p) => p !== '');
     let dir: IsoDirEntry = { name: '', lba: this.root.lba, sizeBytes: this.root.sizeBytes, isDir: true };
@@ -272,30 +322,108 @@ function rockRidgeName(rec: Buffer, start: number): string | null {
   return found ? name : null;
 }
 
+/** Where a UDF volume's files are: its (single) partition and the root directory's ICB. */
+interface UdfTree {
+  /** First sector of partition 0. */
+  partitionStart: number;
+  /** Logical block (within the partition) of the root directory's File Entry. */
+  rootIcbLbn: number;
+}
+
+/** A UDF File Entry: size and where the data is. */
+interface UdfNode {
+  sizeBytes: number;
+  /** Extents (logical blocks within the partition). */
+  extents: { lbn: number; lengthBytes: number }[];
+  /** Data stored inside the entry itself (allocation type 3). */
+  embedded: Buffer | null;
+}
+
 /**
- * Reads the UDF volume identifier: anchor at sector 256 (tag 2), then the main volume
- * descriptor sequence: the Logical Volume Descriptor (tag 6) identifier, else the Primary
- * Volume Descriptor's (tag 1). Null when the anchor or sequence is missing.
+ * Reads the UDF volume: the anchor at sector 256 (tag 2), then the main volume descriptor
+ * sequence: the Logical Volume Descriptor (tag 6) identifier (else the Primary Volume
+ * Descriptor's, tag 1), the partition (tag 5), the File Set Descriptor (tag 256) and its
+ * root directory. Label and tree are null where the structures are missing or unsupported.
  */
-async function readUdfLabel(read: (sector: number, count?: number) => Promise<Buffer>): Promise<string | null> {
+async function readUdfVolume(read: (sector: number, count?: number) => Promise<Buffer>): Promise<{ label: string | null; tree: UdfTree | null }> {
   const avdp = await read(256);
-  if (avdp.length < 32 || avdp.readUInt16LE(0) !== 2) return null;
+  if (avdp.length < 32 || avdp.readUInt16LE(0) !== 2) return { label: null, tree: null };
   const seqLength = avdp.readUInt32LE(16);
   const seqStart = avdp.readUInt32LE(20);
   const sectors = Math.min(Math.ceil(seqLength / SECTOR_BYTES), 32);
   let primary: string | null = null;
+  let logical: string | null = null;
+  let partitionStart: number | null = null;
+  let fsdLbn: number | null = null;
+  let simpleMap = false;
   for (let i = 0; i < sectors; i++) {
     const d = await read(seqStart + i);
     if (d.length < 512) break;
     const tag = d.readUInt16LE(0);
     if (tag === 6) {
-      const label = udfDstring(d, 84, 128);
-      if (label) return label;
+      logical = udfDstring(d, 84, 128) || null;
+      const blockSize = d.readUInt32LE(212);
+      fsdLbn = d.readUInt32LE(252);
+      const maps = d.readUInt32LE(268);
+      simpleMap = blockSize === SECTOR_BYTES && maps === 1 && d[440] === 1;
+    } else if (tag === 5 && partitionStart === null) {
+      partitionStart = d.readUInt32LE(188);
     } else if (tag === 1 && primary === null) {
       primary = udfDstring(d, 24, 32) || null;
     } else if (tag === 8) {
       break; // terminating descriptor
     }
   }
-  return primary;
+  let tree: UdfTree | null = null;
+  if (partitionStart !== null && fsdLbn !== null && simpleMap) {
+    const fsd = await read(partitionStart + fsdLbn);
+    if (fsd.length >= 512 && fsd.readUInt16LE(0) === 256) tree = { partitionStart, rootIcbLbn: fsd.readUInt32LE(404) };
+  }
+  return { label: logical ?? primary, tree };
+}
+
+/** Reads the File Entry (tag 261) or Extended File Entry (tag 266) at `lbn`. */
+async function readUdfFileEntry(readBlock: (lbn: number) => Promise<Buffer>, lbn: number): Promise<UdfNode | null> {
+  const fe = await readBlock(lbn);
+  if (fe.length < 176) return null;
+  const tag = fe.readUInt16LE(0);
+  if (tag !== 261 && tag !== 266) return null;
+  const adType = fe.readUInt16LE(34) & 0x07;
+  const sizeBytes = Number(fe.readBigUInt64LE(56));
+  const [lEa, lAd, base] = tag === 261 ? [fe.readUInt32LE(168), fe.readUInt32LE(172), 176] : [fe.readUInt32LE(208), fe.readUInt32LE(212), 216];
+  const start = base + lEa;
+  if (start + lAd > fe.length) return null;
+  const ads = fe.subarray(start, start + lAd);
+  if (adType === 3) return { sizeBytes, extents: [], embedded: Buffer.from(ads) };
+  const step = adType === 0 ? 8 : adType === 1 ? 16 : 0;
+  if (step === 0) return null;
+  const extents: UdfNode['extents'] = [];
+  for (let off = 0; off + step <= ads.length; off += step) {
+    const lengthBytes = ads.readUInt32LE(off) & 0x3fffffff;
+    if (lengthBytes === 0) break;
+    extents.push({ lbn: ads.readUInt32LE(off + 4), lengthBytes });
+  }
+  return { sizeBytes, extents, embedded: null };
+}
+
+/** The File Identifier Descriptors (tag 257) of a directory's data. */
+function parseUdfDirectory(data: Buffer): { name: string; isDir: boolean; icbLbn: number }[] {
+  const out: { name: string; isDir: boolean; icbLbn: number }[] = [];
+  let off = 0;
+  while (off + 38 <= data.length) {
+    if (data.readUInt16LE(off) !== 257) break;
+    const characteristics = data[off + 18] ?? 0;
+    const lFi = data[off + 19] ?? 0;
+    const icbLbn = data.readUInt32LE(off + 24);
+    const lIu = data.readUInt16LE(off + 36);
+    const nameStart = off + 38 + lIu;
+    if ((characteristics & 0x08) === 0 && (characteristics & 0x04) === 0 && lFi > 0) {
+      const comp = data[nameStart];
+      const raw = data.subarray(nameStart + 1, nameStart + lFi);
+      const name = comp === 16 ? ucs2be(Buffer.from(raw), 0, raw.length) : raw.toString('latin1');
+      out.push({ name, isDir: (characteristics & 0x02) !== 0, icbLbn });
+    }
+    off += (38 + lIu + lFi + 3) & ~3;
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ const skip = xorrisoSkipReason();
  * an empty root, the UDF volume recognition sequence, an anchor at sector 256 and a main
  * volume descriptor sequence whose Logical Volume Descriptor carries the real label.
  */
-function udfBridgeImage(isoLabel: string, udfLabel: string): Buffer {
+function udfBridgeImage(isoLabel: string, udfLabel: string, withTree = false): Buffer {
   const S = 2048;
   const img = Buffer.alloc(300 * S);
   const sector = (n: number): Buffer => img.subarray(n * S, (n + 1) * S);
@@ -55,9 +55,65 @@ function udfBridgeImage(isoLabel: string, udfLabel: string): Buffer {
   avdp.writeUInt32LE(257, 20);
   sector(257).writeUInt16LE(1, 0);
   dstring(sector(257), 24, 32, udfLabel.slice(0, 30));
-  sector(258).writeUInt16LE(6, 0);
-  dstring(sector(258), 84, 128, udfLabel);
-  sector(259).writeUInt16LE(8, 0);
+  const lvd = sector(258);
+  lvd.writeUInt16LE(6, 0);
+  dstring(lvd, 84, 128, udfLabel);
+  if (!withTree) {
+    sector(259).writeUInt16LE(8, 0);
+    return img;
+  }
+  // One type-1 partition from sector 270: FSD at block 0, then the tree
+  // / -> sources/ -> install.wim (short_ad File Entries, File Identifier Descriptors).
+  lvd.writeUInt32LE(S, 212);
+  lvd.writeUInt32LE(S, 248);
+  lvd.writeUInt32LE(0, 252);
+  lvd.writeUInt32LE(6, 264);
+  lvd.writeUInt32LE(1, 268);
+  lvd[440] = 1;
+  lvd[441] = 6;
+  const pd = sector(259);
+  pd.writeUInt16LE(5, 0);
+  pd.writeUInt32LE(270, 188);
+  pd.writeUInt32LE(30, 192);
+  sector(260).writeUInt16LE(8, 0);
+  const block = (n: number): Buffer => sector(270 + n);
+  const fsd = block(0);
+  fsd.writeUInt16LE(256, 0);
+  fsd.writeUInt32LE(S, 400);
+  fsd.writeUInt32LE(1, 404);
+  const fileEntry = (n: number, dataLbn: number, size: number): void => {
+    const fe = block(n);
+    fe.writeUInt16LE(261, 0);
+    fe.writeUInt16LE(0, 34); // short_ad
+    fe.writeBigUInt64LE(BigInt(size), 56);
+    fe.writeUInt32LE(0, 168);
+    fe.writeUInt32LE(8, 172);
+    fe.writeUInt32LE(size, 176);
+    fe.writeUInt32LE(dataLbn, 180);
+  };
+  const fids = (n: number, entries: { name: string; dir: boolean; icb: number }[]): number => {
+    const buf = block(n);
+    let off = 0;
+    for (const e of [{ name: '', dir: true, icb: 1, parent: true }, ...entries.map((x) => ({ ...x, parent: false }))]) {
+      const lFi = e.name ? e.name.length + 1 : 0;
+      buf.writeUInt16LE(257, off);
+      buf[off + 18] = (e.dir ? 0x02 : 0) | (e.parent ? 0x08 : 0);
+      buf[off + 19] = lFi;
+      buf.writeUInt32LE(S, off + 20);
+      buf.writeUInt32LE(e.icb, off + 24);
+      buf.writeUInt16LE(0, off + 36);
+      if (lFi) {
+        buf[off + 38] = 8;
+        buf.write(e.name, off + 39, 'latin1');
+      }
+      off += (38 + lFi + 3) & ~3;
+    }
+    return off;
+  };
+  fileEntry(1, 2, fids(2, [{ name: 'sources', dir: true, icb: 3 }]));
+  fileEntry(3, 4, fids(4, [{ name: 'install.wim', dir: false, icb: 5 }]));
+  fileEntry(5, 6, 12);
+  block(6).write('WIM placeholder', 0, 'latin1');
   return img;
 }
 
@@ -147,6 +203,25 @@ describe.skipIf(skip !== null)('os-detect on generated ISOs', () => {
     expect(r.labels).toEqual({ iso: 'DVD_ROM', joliet: null, udf: 'CCCOMA_X64FRE_EN-US_DV9' });
     expect(r.os).toMatchObject({ id: 'win11', confidence: 'medium', source: 'presets' });
     expect(r.warnings).toEqual([]); // Windows keeps install.wim in UDF only: no "missing" warning
+  });
+
+  it('walks the UDF tree when the ISO 9660 side shows nothing (real Windows media)', async () => {
+    const file = path.join(dir, 'udf-tree.iso');
+    await writeFile(file, udfBridgeImage('CCCOMA_X64FRE_EN-US_DV9', 'CCCOMA_X64FRE_EN-US_DV9', true));
+    const img = await IsoImage.open(file);
+    try {
+      expect(img.hasUdfTree).toBe(true);
+      const wim = await img.find('Sources/INSTALL.WIM');
+      expect(wim).toMatchObject({ isDir: false, sizeBytes: 12, lba: 276 });
+      expect((await img.readFile(wim!)).toString('latin1')).toBe('WIM placehol');
+      expect(await img.find('sources/install.esd')).toBeNull();
+      expect(await img.find('sources')).toMatchObject({ isDir: true });
+    } finally {
+      await img.close();
+    }
+    const r = await inspectIso(file, { osinfoDir: null });
+    expect(r.files).toEqual(['sources/install.wim']);
+    expect(r.os).toMatchObject({ id: 'win11', confidence: 'high' });
   });
 
   it('detects the Debian-like ISO from .disk/info', async () => {
