@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileSha256, writeHtmlPage, writeQcow2WithIncompatibleBit } from '../fixtures/bad-media.js';
-import { runVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
+import { buildDiskWriter, diskWriterToolsUnavailable, inspectWriterDisk, installBootSector, qemuImgCheck } from '../fixtures/disk-writer.js';
+import { runVireo, startVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
 
 // The storage issue's bad-input acceptance: media that are not what they claim are refused
 // before the guest starts, with exit status 1 and one message naming the file and the
@@ -122,6 +123,52 @@ describe.skipIf(skip !== '')(`vireo refuses bad media${skip ? ` (skipped: ${skip
       expect(run.stderr).toMatch(/already exists/);
       expect(spawnSync('test', ['-L', link]).status).toBe(0);
       expect(existsSync(path.join(dir, 'elsewhere.qcow2'))).toBe(false);
+    });
+  });
+
+  // BUG (emulator/host/node-image-file.ts, open-disk.ts): Vireo takes no lock on the image
+  // files it opens for writing. A second `vireo run` on a disk another one is writing
+  // starts and writes too; each process has its own L2/refcount caches and allocator, so
+  // both hand out the same host clusters: after ~15 s of the disk-writer in two processes
+  // `qemu-img check` reported 3252 errors (the guest in the second one also saw INT 13h
+  // errors). QEMU refuses the second open ("Failed to get "write" lock. Is another process
+  // using the image?"), through OFD locks on the image file. Same for one image attached
+  // twice in one process (`--disk x --disk x`), which Vireo accepts. Skipped until fixed.
+  describe.skipIf(diskWriterToolsUnavailable() !== '')('a disk image already in use', () => {
+    const params = { nwrites: 16, stride: 8192, shift: 67, shifts: 64, count: 3, passes: 0 };
+
+    it.skip('refuses to open a disk another vireo run is writing, which goes on unharmed', async () => {
+      const image = path.join(tempDir(), 'disk.qcow2');
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=512', image, '64M']);
+      const boot = buildDiskWriter(params);
+      installBootSector(image, 64 * 1024 * 1024, boot);
+      const first = startVireo(['run', '--disk', `${image},format=qcow2`, '--boot', 'disk', '--debugcon', 'stdio']);
+      try {
+        const started = await first.waitFor('VW start', 60_000);
+        await first.waitFor('VW pass', 60_000, started);
+        const second = await runVireo(['run', '--disk', `${image},format=qcow2`, '--boot', 'disk', '--debugcon', 'stdio', '--timeout', '20'], { timeoutMs: 60_000 });
+        expect(second.status).toBe(1);
+        expect(second.stdout).toBe('');
+        expect(second.stderr).toContain(image);
+        expect(second.stderr).toMatch(/in use|lock/i);
+        const passesBefore = first.output().split('VW pass').length;
+        await first.waitFor(/VW pass [0-9a-f]{8}\n/, 60_000, first.output().lastIndexOf('VW pass') + 1);
+        expect(first.output().split('VW pass').length).toBeGreaterThan(passesBefore);
+        expect(first.output()).not.toMatch(/VW-ERROR/);
+      } finally {
+        await first.exit(0);
+      }
+      const check = qemuImgCheck(image);
+      expect(check.corruptions, check.raw).toBe(0);
+      expect(inspectWriterDisk(image, params, boot).bad).toEqual([]);
+    }, 180_000);
+
+    it.skip('refuses the same image attached twice, file unchanged', async () => {
+      const image = path.join(tempDir(), 'disk.qcow2');
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '64M']);
+      const before = fileSha256(image);
+      await expectRefused(['run', '--disk', `${image},format=qcow2`, '--disk', `${image},format=qcow2`, '--timeout', '10'], image, /in use|lock|twice/i);
+      expect(fileSha256(image)).toBe(before);
     });
   });
 });
