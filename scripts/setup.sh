@@ -16,6 +16,7 @@ PACKAGES=(
   vncsnapshot libjpeg-turbo-progs       # a VNC client nobody here wrote, for RFB interop tests
   passt                                 # user-mode networking for guests
   kmod zstd                             # nested-KVM test harness (depmod, compressed modules)
+  osinfo-db                             # OS detection for install media (the wizard)
 )
 # The 32-bit Linux test guest (i386 kernel + busybox) is fetched with `apt-get download`
 # at test time; that needs the i386 architecture in apt's lists.

@@ -69,6 +69,15 @@ import { Piix3Ide } from '../devices/ide/piix3-ide.js';
 import { AtaDisk } from '../devices/ide/ata-disk.js';
 import { AtapiCdrom } from '../devices/ide/atapi-cdrom.js';
 import type { AttachedDrive } from '../machine/drives.js';
+import { VirtioPci } from '../devices/virtio/virtio-pci.js';
+import type { VirtioDevice } from '../devices/virtio/virtio-device.js';
+import { VirtioBlk } from '../devices/virtio/virtio-blk.js';
+import { VirtioNet } from '../devices/virtio/virtio-net.js';
+import { VirtioRng, type EntropySource } from '../devices/virtio/virtio-rng.js';
+import { VirtioBalloon } from '../devices/virtio/virtio-balloon.js';
+import { VirtioConsole } from '../devices/virtio/virtio-console.js';
+import type { BlockBackend } from '../storage/block-backend.js';
+import type { NetBackend } from '../net/net-backend.js';
 
 /** What the board needs from its machine. */
 export interface PcBoardOptions {
@@ -86,6 +95,8 @@ export interface PcBoardOptions {
   onSerialRxDrained?: () => void;
   /** Where guest memory starts in its buffer (KVM needs a page-aligned host address). */
   alignWindow?: (buffer: SharedArrayBuffer) => number;
+  /** virtio devices (PCI slots 03.0 net, 04.0+ blk, 05.0 serial, 06.0 rng, 07.0 balloon). */
+  virtio?: VirtioBoardOptions;
   /** IDE drives (opened images and their slots). */
   drives?: readonly AttachedDrive[];
   /** A disk request finished asynchronously (the machine wakes a halted CPU). */
@@ -108,6 +119,20 @@ export interface PcBoardOptions {
   onIntr: (level: boolean) => void;
   /** Logger for guest misbehaviour (rate-limited by the caller). */
   log?: (message: string) => void;
+}
+
+/** Which virtio devices the board gets, with their host backends. */
+export interface VirtioBoardOptions {
+  /** virtio-blk disks, in order (slot 04.0, then 0A.0, 0B.0, ...). */
+  disks?: ReadonlyArray<{ backend: BlockBackend; serial?: string }>;
+  /** virtio-net on this backend (passt, or the null backend for a cable-less NIC). */
+  net?: { backend: NetBackend; mac: Uint8Array };
+  /** virtio-rng drawing from this entropy source. */
+  rng?: EntropySource;
+  /** virtio-balloon. */
+  balloon?: boolean;
+  /** virtio-serial with QEMU's layout: port 0 a console, port 1 `org.qemu.guest_agent.0`. */
+  serial?: { onAgentData: (bytes: Uint8Array) => void };
 }
 
 /** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
@@ -151,6 +176,10 @@ export class PcBoard {
   readonly router: InterruptRouter;
   private lapicRegion: MemoryRegion | undefined;
   readonly ide: Piix3Ide;
+  /** The virtio functions on the bus, by id ("virtio-net0", "virtio-blk0", ...). */
+  readonly virtio = new Map<string, VirtioPci>();
+  /** The virtio-serial device (guest agent channel), when present. */
+  readonly virtioSerial: VirtioConsole | undefined;
   readonly hpet: Hpet;
   /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
   private hpetLegacy = false;
@@ -358,6 +387,27 @@ export class PcBoard {
     });
     this.pciBus.add(2, 0, this.vgaPci);
     this.devices.push(this.vga, this.vgaPci);
+
+    // ----- virtio (QEMU's identities, so the virtio-win drivers bind) -----
+    const v = opts.virtio ?? {};
+    if (v.net) this.addVirtio(3, new VirtioNet({ id: 'virtio-net0', mac: v.net.mac, backend: v.net.backend }));
+    (v.disks ?? []).forEach((d, i) => {
+      const slot = i === 0 ? 4 : 9 + i;
+      this.addVirtio(slot, new VirtioBlk({ id: `virtio-blk${i}`, backend: d.backend, serial: d.serial, readOnly: d.backend.readOnly }));
+    });
+    if (v.serial) {
+      const { onAgentData } = v.serial;
+      this.virtioSerial = new VirtioConsole({
+        id: 'virtio-serial0',
+        ports: [
+          { name: '', console: true, onGuestData: () => {} },
+          { name: 'org.qemu.guest_agent.0', onGuestData: onAgentData },
+        ],
+      });
+      this.addVirtio(5, this.virtioSerial);
+    }
+    if (v.rng) this.addVirtio(6, new VirtioRng({ id: 'virtio-rng0', entropy: v.rng }));
+    if (v.balloon) this.addVirtio(7, new VirtioBalloon({ id: 'virtio-balloon0', ramBytes: opts.memoryBytes }));
     this.renderer = new VgaRenderer(this.vga);
 
     // ----- fw_cfg -----
@@ -438,6 +488,42 @@ export class PcBoard {
     if (this.pmIoBase !== null) this.pio.unregister(this.pmIoBase);
     this.pmIoBase = base;
     if (base !== null) this.pio.register(base, 64, 'piix4-pm', this.pm.pmIo);
+  }
+
+  /** Puts a virtio device on PCI slot `slot` (function 0, INTA#). */
+  private addVirtio(slot: number, device: VirtioDevice): void {
+    const id = (device as { id?: string }).id ?? `virtio-${slot}`;
+    const pci: VirtioPci = new VirtioPci({
+      id, device,
+      memory: { read: (gpa, dest) => this.dmaRead(gpa, dest), write: (gpa, src) => this.dmaWrite(gpa, src) },
+      deliverMsi: (address, data) => this.router.deliverMsi(address, data),
+      irq: this.pciBus.intxLine(slot, 0, 1),
+      onInterrupt: this.opts.onAsyncCompletion,
+      onBarChange: (bar, kind, address, size) => {
+        const h = pci.barHandler(bar);
+        if (!h) return;
+        if (kind === 'io') this.moveIoBar(`${id}.bar${bar}`, address, size, h);
+        else this.moveMmioBar(`${id}.bar${bar}`, address, size, h);
+      },
+      log: this.opts.log,
+    });
+    this.pciBus.add(slot, 0, pci);
+    this.devices.push(pci);
+    this.virtio.set(id, pci);
+  }
+
+  /** A memory BAR moved: remap its MMIO region (32-bit space only; higher BARs are logged). */
+  private moveMmioBar(key: string, address: number | null, size: number, handler: IoHandler): void {
+    const as = this.addressSpace;
+    as.transaction(() => {
+      const old = this.barRegions.get(key);
+      if (old) { as.root.removeSubregion(old); this.barRegions.delete(key); }
+      if (address === null) return;
+      if (address + size > FOUR_GIB) { this.opts.log?.(`${key}: BAR at 0x${address.toString(16)} above 4 GiB is not mapped`); return; }
+      const region = as.mmio(key, size, handler);
+      as.root.addSubregion(region, address, { priority: 1, mayOverlap: true });
+      this.barRegions.set(key, region);
+    });
   }
 
   /** The local APIC page moved or was (dis)abled through IA32_APIC_BASE. */

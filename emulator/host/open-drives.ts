@@ -15,24 +15,29 @@ export interface DriveSpec {
   /** Image format; probed for disks when absent (as QEMU does), always 'iso' for CD-ROMs. */
   format?: Exclude<ImageFormat, 'iso'>;
   readOnly?: boolean;
+  /** Controller: 'ide' (default) or 'virtio' (virtio-blk; disks only). */
+  bus?: 'ide' | 'virtio';
 }
 
 /** Opens every drive's image; on failure closes what was opened and rethrows. */
 export async function openDrives(specs: readonly DriveSpec[]): Promise<AttachedDrive[]> {
-  const slots = assignIdeSlots(specs.map((s) => s.kind));
+  const ideSpecs = specs.filter((s) => (s.bus ?? 'ide') === 'ide');
+  const ideSlots = assignIdeSlots(ideSpecs.map((s) => s.kind));
   const out: AttachedDrive[] = [];
   try {
-    for (const [i, spec] of specs.entries()) {
-      const slot = slots[i]!;
+    for (const spec of specs) {
+      const bus = spec.bus ?? 'ide';
+      if (bus === 'virtio' && spec.kind === 'cdrom') throw new Error(`${spec.path ?? 'CD-ROM'}: a CD-ROM cannot sit on virtio-blk; use IDE`);
+      const slot = bus === 'ide' ? ideSlots[ideSpecs.indexOf(spec)]! : { channel: 0 as const, unit: 0 as const };
       if (spec.path === null) {
         if (spec.kind === 'disk') throw new Error('a disk drive needs an image path');
-        out.push({ kind: 'cdrom', backend: null, slot });
+        out.push({ kind: 'cdrom', backend: null, bus, slot });
         continue;
       }
       const backend = spec.kind === 'cdrom'
         ? await openDisk(spec.path, { format: 'iso', readOnly: true, validateIso: true })
         : await openDisk(spec.path, { format: spec.format, readOnly: spec.readOnly ?? false });
-      out.push({ kind: spec.kind, backend, slot });
+      out.push({ kind: spec.kind, backend, bus, slot });
     }
   } catch (err) {
     await Promise.allSettled(out.map((d) => d.backend?.close()));

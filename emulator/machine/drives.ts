@@ -17,6 +17,9 @@ export interface IdeSlot {
 export interface AttachedDrive {
   readonly kind: 'disk' | 'cdrom';
   readonly backend: BlockBackend | null;
+  /** The controller: IDE (the default) or virtio-blk (disks only). */
+  readonly bus: 'ide' | 'virtio';
+  /** The IDE position (meaningful for IDE drives only). */
   readonly slot: IdeSlot;
 }
 
@@ -55,8 +58,9 @@ export function ideBootPath(slot: IdeSlot): string {
  * The `bootorder` entries for a boot preference: drives of the preferred kind first, then
  * the others, each kind in slot order.
  */
-export function bootOrderPaths(drives: ReadonlyArray<{ kind: 'disk' | 'cdrom'; slot: IdeSlot }>, first: 'cdrom' | 'disk'): string[] {
+export function bootOrderPaths(drives: ReadonlyArray<{ kind: 'disk' | 'cdrom'; slot: IdeSlot; bus?: 'ide' | 'virtio' }>, first: 'cdrom' | 'disk'): string[] {
+  const ide = drives.filter((d) => (d.bus ?? 'ide') === 'ide');
   const rank = (d: { kind: 'disk' | 'cdrom'; slot: IdeSlot }): number =>
     (d.kind === first ? 0 : 8) + d.slot.channel * 2 + d.slot.unit;
-  return [...drives].sort((a, b) => rank(a) - rank(b)).map((d) => ideBootPath(d.slot));
+  return [...ide].sort((a, b) => rank(a) - rank(b)).map((d) => ideBootPath(d.slot));
 }

@@ -6,7 +6,7 @@
  * output sinks); the machine never touches files, sockets or the wall clock itself, so
  * the same class runs in a worker thread, in the CLI process, or in a test.
  */
-import { PcBoard } from '../board/pc.js';
+import { PcBoard, type VirtioBoardOptions } from '../board/pc.js';
 import { InterpCpu } from '../cpu/interp/cpu.js';
 import type { CpuBackend } from '../cpu/backend.js';
 import { VirtualClock } from '../time/clock.js';
@@ -35,6 +35,8 @@ export interface PcMachineOptions {
   log?: (message: string) => void;
   /** IDE drives with their opened images (see emulator/host/open-drives.ts). */
   drives?: readonly AttachedDrive[];
+  /** virtio devices besides disks (disks come from `drives` with bus 'virtio'). */
+  virtio?: Omit<VirtioBoardOptions, 'disks'>;
   /** Which kind of drive the firmware tries first (default: the CD-ROM when there is one). */
   boot?: 'cdrom' | 'disk';
   /**
@@ -69,7 +71,11 @@ export class PcMachine {
       vgaBios: opts.vgaBios,
       clock: this.clock,
       rtcStart: opts.rtcStart,
-      drives: opts.drives,
+      drives: (opts.drives ?? []).filter((d) => d.bus === 'ide'),
+      virtio: {
+        ...opts.virtio,
+        disks: (opts.drives ?? []).flatMap((d) => (d.bus === 'virtio' && d.backend ? [{ backend: d.backend }] : [])),
+      },
       alignWindow: opts.alignWindow,
       bootOrder: bootOrderPaths(opts.drives ?? [], opts.boot ?? ((opts.drives ?? []).some((d) => d.kind === 'cdrom') ? 'cdrom' : 'disk')),
       onAsyncCompletion: () => this.loop?.wake(),

@@ -43,7 +43,7 @@ async function boot(opts: RunOptions): Promise<number> {
   const vgaBios = loadFirmware('vgabios-stdvga.bin', only(opts.vgaBios)).bytes;
 
   const specs: DriveSpec[] = [
-    ...opts.disks.map((d): DriveSpec => ({ kind: 'disk', path: d.path, format: d.format })),
+    ...opts.disks.map((d): DriveSpec => ({ kind: 'disk', path: d.path, format: d.format, bus: d.bus })),
     ...(opts.cdrom !== undefined ? [{ kind: 'cdrom', path: opts.cdrom } satisfies DriveSpec] : []),
   ];
   const drives: AttachedDrive[] = await openDrives(specs);

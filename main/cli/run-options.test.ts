@@ -13,7 +13,9 @@ describe('vireo run options', () => {
     const o = parseRunOptions(['--memory', '1G', '--disk', 'a.qcow2,format=qcow2', '--disk', 'b.img', '--serial', 'stdio',
       '--timeout', '2.5', '--exit-on', 'login:', '--deterministic', '--screen-text', '--boot', 'disk']);
     expect(o.memoryBytes).toBe(1024 ** 3);
-    expect(o.disks).toEqual([{ path: 'a.qcow2', format: 'qcow2' }, { path: 'b.img', format: undefined }]);
+    expect(o.disks).toEqual([{ path: 'a.qcow2', format: 'qcow2', bus: 'ide' }, { path: 'b.img', format: undefined, bus: 'ide' }]);
+    expect(parseRunOptions(['--disk', 'c.img,if=virtio']).disks).toEqual([{ path: 'c.img', format: undefined, bus: 'virtio' }]);
+    expect(() => parseRunOptions(['--disk', 'c.img,if=scsi'])).toThrow(/--disk if: expected one of ide, virtio/);
     expect(o.timeoutSec).toBe(2.5);
     expect(o.exitOn).toBe('login:');
     expect(o.deterministic).toBe(true);

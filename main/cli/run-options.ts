@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 export interface DiskOption {
   path: string;
   format: 'raw' | 'qcow2' | undefined;
+  /** Controller, as QEMU's `if=`: ide (default) or virtio. */
+  bus: 'ide' | 'virtio';
 }
 
 /** Validated options of `vireo run`. */
@@ -37,7 +39,7 @@ export const RUN_USAGE = `usage: vireo run [options]
   --firmware PATH        BIOS image (default: SeaBIOS bios-256k.bin from the search path)
   --vga-bios PATH        VGA option ROM (default: vgabios-stdvga.bin)
   --cdrom FILE           ISO image for the CD-ROM drive
-  --disk FILE[,format=raw|qcow2]   a hard disk (repeatable)
+  --disk FILE[,format=raw|qcow2][,if=ide|virtio]   a hard disk (repeatable; if=virtio: virtio-blk)
   --boot cdrom|disk      first boot device (default: cdrom if given, else disk)
   --serial stdio|file:PATH|none    COM1 (default none)
   --debugcon stdio|file:PATH|none  debug console ports 0xe9 and 0x402 (default none)
@@ -76,12 +78,14 @@ function parseDisk(spec: string): DiskOption {
   const [file, ...props] = spec.split(',');
   if (!file) throw new Error('--disk: expected FILE[,format=raw|qcow2]');
   let format: DiskOption['format'];
+  let bus: DiskOption['bus'] = 'ide';
   for (const p of props) {
     const [k, v] = p.split('=');
     if (k === 'format' && v !== undefined) format = oneOf(v, '--disk format', ['raw', 'qcow2'] as const);
-    else throw new Error(`--disk: unknown property "${p}" (known: format=raw|qcow2)`);
+    else if (k === 'if' && v !== undefined) bus = oneOf(v, '--disk if', ['ide', 'virtio'] as const);
+    else throw new Error(`--disk: unknown property "${p}" (known: format=raw|qcow2, if=ide|virtio)`);
   }
-  return { path: file, format };
+  return { path: file, format, bus };
 }
 
 /** Parses `vireo run` arguments. Throws Error with a clear message on bad input. */
