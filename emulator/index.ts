@@ -16,6 +16,7 @@ export { FirmwareNotFoundError } from './firmware/firmware-lookup.js';
 export { openDisk, createDisk, probeDisk } from './host/open-disk.js';
 export { openDrives, closeDrives, type DriveSpec } from './host/open-drives.js';
 export { chooseBackend, type BackendChoice } from './host/cpu-backend-select.js';
+export { startUserNetwork, hostEntropy, parseHostForward, type PortForward, type StartedNetwork } from './host/machine-network.js';
 export type { AttachedDrive, IdeSlot } from './machine/drives.js';
 export { StorageError } from './storage/block-backend.js';
 

@@ -4,7 +4,7 @@
  * isa-debug-exit, a timeout or a string in the output.
  */
 import { writeFileSync } from 'node:fs';
-import { chooseBackend, closeDrives, createPcMachine, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type BackendChoice, type DriveSpec, type StopReason } from '../../emulator/index.js';
+import { chooseBackend, closeDrives, createPcMachine, hostEntropy, parseHostForward, startUserNetwork, type StartedNetwork, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type BackendChoice, type DriveSpec, type StopReason } from '../../emulator/index.js';
 import { openSink, StringWatcher, type ByteSink } from './sinks.js';
 import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
 
@@ -50,13 +50,20 @@ async function boot(opts: RunOptions): Promise<number> {
   try {
     const backend = chooseBackend(opts.backend, opts.deterministic, debugLog);
     debugLog(`cpu backend: ${backend.kind} (${backend.reason})`);
-    return await runMachine(opts, bios, vgaBios, drives, backend);
+    const forwards = opts.net.mode === 'user' ? opts.net.hostfwd.map(parseHostForward) : [];
+    const net = opts.net.mode === 'user' ? await startUserNetwork(forwards, debugLog) : undefined;
+    try {
+      return await runMachine(opts, bios, vgaBios, drives, backend, net);
+    } finally {
+      await net?.backend.close();
+    }
   } finally {
     await closeDrives(drives);
   }
 }
 
-async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Array, drives: AttachedDrive[], backend: BackendChoice): Promise<number> {
+async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Array, drives: AttachedDrive[], backend: BackendChoice,
+  net: StartedNetwork | undefined): Promise<number> {
   const serialSink = openSink(opts.serial, '--serial');
   const debugSink = openSink(opts.debugcon, '--debugcon');
   let stopRequest: StopReason | undefined;
@@ -74,6 +81,12 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
     drives,
     boot: opts.boot,
     createCpu: backend.createCpu,
+    virtio: {
+      ...(net ? { net } : {}),
+      ...(opts.devices.includes('virtio-rng') ? { rng: hostEntropy } : {}),
+      ...(opts.devices.includes('virtio-balloon') ? { balloon: true } : {}),
+      ...(opts.devices.includes('virtio-serial') ? { serial: { onAgentData: () => {} } } : {}),
+    },
     alignWindow: backend.alignWindow,
     deterministic: opts.deterministic,
     timing: createNodeTiming(),

@@ -23,6 +23,14 @@ describe('vireo run options', () => {
     expect(o.boot).toBe('disk');
     expect(parseMemorySize('512', '--memory')).toBe(512 * 1024 * 1024);
   });
+  it('parses networking and devices', () => {
+    expect(parseRunOptions([]).net).toEqual({ mode: 'none' });
+    expect(parseRunOptions(['--net', 'user,hostfwd=tcp:127.0.0.1:2222-:22']).net).toEqual({ mode: 'user', hostfwd: ['tcp:127.0.0.1:2222-:22'] });
+    expect(parseRunOptions(['--device', 'virtio-rng', '--device', 'virtio-balloon']).devices).toEqual(['virtio-rng', 'virtio-balloon']);
+    expect(() => parseRunOptions(['--net', 'tap'])).toThrow(/--net: expected none or user/);
+    expect(() => parseRunOptions(['--device', 'e1000'])).toThrow(/--device: expected one of virtio-rng/);
+  });
+
   it('names the option in every error', () => {
     expect(() => parseRunOptions(['--memory', 'lots'])).toThrow(/--memory: expected a size/);
     expect(() => parseRunOptions(['--memory', '64G'])).toThrow(/--memory: must be between/);

@@ -30,6 +30,10 @@ export interface RunOptions {
   exitOn: string | undefined;
   deterministic: boolean;
   backend: 'interp' | 'kvm' | 'auto';
+  /** User-mode networking through passt (virtio-net), with port forwards; or none. */
+  net: { mode: 'none' } | { mode: 'user'; hostfwd: string[] };
+  /** Extra virtio devices. */
+  devices: Array<'virtio-rng' | 'virtio-balloon' | 'virtio-serial'>;
 }
 
 /** The usage text of `vireo run`. */
@@ -49,6 +53,8 @@ export const RUN_USAGE = `usage: vireo run [options]
   --timeout SECONDS      stop after this many seconds (exit status 124)
   --exit-on STRING       stop (status 0) 0.1 s after serial or debugcon output contains STRING
   --deterministic        virtual time follows executed instructions (reproducible runs)
+  --net none|user[,hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT]...   virtio-net through passt (default none)
+  --device virtio-rng|virtio-balloon|virtio-serial               add a virtio device (repeatable)
   --backend interp|kvm|auto        CPU backend (default interp; auto = KVM when /dev/kvm is usable)
 exit status: the guest's isa-debug-exit code, 0 on power-off or --exit-on, 124 on
 --timeout, 1 with a message on errors.`;
@@ -88,6 +94,18 @@ function parseDisk(spec: string): DiskOption {
   return { path: file, format, bus };
 }
 
+function parseNet(spec: string): RunOptions['net'] {
+  const [mode, ...props] = spec.split(',');
+  if (mode === 'none' && props.length === 0) return { mode: 'none' };
+  if (mode !== 'user') throw new Error(`--net: expected none or user[,hostfwd=...], got "${spec}"`);
+  const hostfwd: string[] = [];
+  for (const p of props) {
+    if (p.startsWith('hostfwd=')) hostfwd.push(p.slice('hostfwd='.length));
+    else throw new Error(`--net: unknown property "${p}" (known: hostfwd=tcp:[addr]:hostport-:guestport)`);
+  }
+  return { mode: 'user', hostfwd };
+}
+
 /** Parses `vireo run` arguments. Throws Error with a clear message on bad input. */
 export function parseRunOptions(argv: string[]): RunOptions {
   const { values, positionals } = parseArgs({
@@ -106,6 +124,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
       timeout: { type: 'string' }, 'exit-on': { type: 'string' },
       deterministic: { type: 'boolean' },
       backend: { type: 'string' },
+      net: { type: 'string' },
+      device: { type: 'string', multiple: true },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}" (see vireo run --help)`);
@@ -137,6 +157,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
     timeoutSec,
     exitOn: values['exit-on'],
     deterministic: values.deterministic ?? false,
+    net: parseNet(values.net ?? 'none'),
+    devices: (values.device ?? []).map((d) => oneOf(d, '--device', ['virtio-rng', 'virtio-balloon', 'virtio-serial'] as const)),
     // The interpreter stays the default until the KVM backend boots the Linux test ISO
     // (it boots SeaBIOS; ISOLINUX hits a KVM emulation failure, see issue 10).
     backend: oneOf(values.backend ?? 'interp', '--backend', ['interp', 'kvm', 'auto'] as const),

@@ -36,3 +36,15 @@ describe.skipIf(skip !== '')(`SeaBIOS boots from disks${skip ? ` (skipped: ${ski
     expect(run.status).toBe(33);
   }, 120_000);
 });
+
+const passt = spawnSync('sh', ['-c', 'command -v passt'], { stdio: 'ignore' }).status === 0;
+describe.skipIf(skip !== '' || !passt)(`virtio devices on the PCI bus${skip || !passt ? ` (skipped: ${skip || 'passt is not installed'})` : ''}`, () => {
+  it('shows the firmware virtio-net (with passt behind it), serial, rng and balloon with QEMU identities', async () => {
+    const run = await runVireo(['run', '--net', 'user', '--device', 'virtio-serial', '--device', 'virtio-rng', '--device', 'virtio-balloon',
+      '--debugcon', 'stdio', '--exit-on', 'No bootable device', '--timeout', '60'], { timeoutMs: 90_000 });
+    expect(run.status).toBe(0);
+    for (const [bdf, id] of [['03.0', '1af4:1000'], ['05.0', '1af4:1003'], ['06.0', '1af4:1005'], ['07.0', '1af4:1002']]) {
+      expect(run.stdout).toContain(`PCI: init bdf=00:${bdf} id=${id}`);
+    }
+  }, 120_000);
+});
