@@ -95,8 +95,8 @@ describe.skipIf(skipReason !== null)('browser shell end to end', () => {
       const item = page.getByRole('option', { name: /E2E Debian/ });
       await item.waitFor();
       expect(await item.getAttribute('aria-selected')).toBe('true');
-      await expect.poll(() => item.textContent()).toContain('Alpine Linux 3.22');
-      await expect.poll(() => item.textContent()).toContain('Stopped');
+      await expect.poll(() => item.textContent(), { timeout: 30_000 }).toContain('Alpine Linux 3.22');
+      await expect.poll(() => item.textContent(), { timeout: 30_000 }).toContain('Stopped');
       const details = page.getByRole('article');
       await details.getByRole('heading', { name: 'E2E Debian' }).waitFor();
       expect(await details.textContent()).toContain('768 MiB');

@@ -120,7 +120,7 @@ describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
 
     await page.getByRole('tab', { name: 'Serial' }).click();
     await page.getByRole('group', { name: `Serial console of ${name}` }).waitFor();
-    await page.getByText('Serial: open').waitFor({ timeout: 10_000 });
+    await page.getByText('Serial: open').waitFor({ timeout: 30_000 });
   });
 
   it('pauses, resumes and forces the VM off', async () => {

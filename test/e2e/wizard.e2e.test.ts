@@ -63,7 +63,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     server = await startServerProcess(dataDir);
     browser = await launchChromium();
     page = await browser.newPage();
-    page.setDefaultTimeout(10_000); // a missing element fails with its locator, before the test's timeout
+    page.setDefaultTimeout(30_000); // a missing element fails with its locator, before the test's timeout
     page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
     page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
   });
@@ -92,7 +92,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     await wizard.getByRole('heading', { name: 'Step 1 of 5: Install method' }).waitFor();
     expect(await wizard.getByLabel('Local install media (ISO image)').isChecked()).toBe(true);
     // Next waits for the OS presets and host facts; then Enter goes on.
-    await expect.poll(() => wizard.getByRole('button', { name: 'Next' }).isEnabled()).toBe(true);
+    await expect.poll(() => wizard.getByRole('button', { name: 'Next' }).isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.keyboard.press('Enter');
     await wizard.getByRole('heading', { name: 'Step 2 of 5: Install media' }).waitFor();
 

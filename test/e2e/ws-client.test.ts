@@ -54,7 +54,7 @@ describe('WebSocketHostClient against the server shell', () => {
     expect(created.config.firmware).toBe('bios');
     expect((await client.call('vm.list', {})).vms.map((v) => v.config.id)).toEqual([created.config.id]);
     await client.call('vm.delete', { id: created.config.id });
-    await expect.poll(() => removed).toEqual([created.config.id]);
+    await expect.poll(() => removed, { timeout: 30_000 }).toEqual([created.config.id]);
   });
 
   it('turns host errors into ApiError with the host code and field message', async () => {
