@@ -22,7 +22,17 @@ export const WorkerMachineConfig = z.object({
     path: z.string().nullable(),
     format: z.enum(['raw', 'qcow2']).optional(),
     readOnly: z.boolean().optional(),
+    /** Controller: IDE (default) or virtio-blk (disks only). */
+    bus: z.enum(['ide', 'virtio']).optional(),
   }).strict()).default([]),
+  /** User-mode networking through passt on a virtio-net NIC, or no NIC. */
+  net: z.enum(['user', 'none']).default('none'),
+  /** Host->guest TCP/UDP port forwards for user-mode networking. */
+  portForwards: z.array(z.object({
+    protocol: z.enum(['tcp', 'udp']), hostPort: z.number().int(), guestPort: z.number().int(), hostAddress: z.string().optional(),
+  }).strict()).default([]),
+  /** virtio-rng, virtio-balloon and virtio-serial (guest agent channel), as virt-manager adds them. */
+  virtioExtras: z.boolean().default(false),
   /** Which kind of drive the firmware tries first. */
   boot: z.enum(['cdrom', 'disk']).optional(),
   /** The VM's name (the RFB desktop name). */

@@ -10,6 +10,7 @@ import { createNodeTiming } from '../host/node-timing.js';
 import { loadFirmware } from '../host/firmware-files.js';
 import { PcMachine } from '../machine/pc-machine.js';
 import { closeDrives, openDrives } from '../host/open-drives.js';
+import { hostEntropy, startUserNetwork, type StartedNetwork } from '../host/machine-network.js';
 import type { AttachedDrive } from '../machine/drives.js';
 import { MachineConsole } from './machine-console.js';
 
@@ -34,8 +35,19 @@ async function start(config: WorkerMachineConfig): Promise<void> {
   const bios = loadFirmware('bios-256k.bin', only(config.biosPath)).bytes;
   const vgaBios = loadFirmware('vgabios-stdvga.bin', only(config.vgaBiosPath)).bytes;
   const drives: AttachedDrive[] = await openDrives(config.drives);
+  let net: StartedNetwork | undefined;
+  try {
+    net = config.net === 'user' ? await startUserNetwork(config.portForwards, (message) => send({ type: 'log', message })) : undefined;
+  } catch (err) {
+    await closeDrives(drives);
+    throw err;
+  }
   const m = new PcMachine({
     drives,
+    virtio: {
+      ...(net ? { net } : {}),
+      ...(config.virtioExtras ? { rng: hostEntropy, balloon: true, serial: { onAgentData: () => {} } } : {}),
+    },
     boot: config.boot,
     memoryBytes: config.memoryBytes,
     bios,
@@ -54,8 +66,9 @@ async function start(config: WorkerMachineConfig): Promise<void> {
   void m.run().then(async (reason) => {
     clearInterval(stats);
     await cons.dispose('the machine stopped');
-    // Disk images are flushed and closed before the host hears "stopped".
+    // Disk images are flushed and closed (and passt ended) before the host hears "stopped".
     await closeDrives(drives);
+    await net?.backend.close();
     send({ type: 'stopped', reason });
     port!.close();
   });

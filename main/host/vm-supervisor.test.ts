@@ -66,8 +66,12 @@ describe('workerConfigFor', () => {
       { kind: 'cdrom', path: null },
     ]);
     expect(cfg.boot).toBe('cdrom');
-    expect(() => workerConfigFor(vm({ drives: [{ id: 'v', kind: 'disk', path: '/vm/v.img', format: 'raw', bus: 'virtio', readOnly: false }] })))
-      .toThrow(/^drives: VM "Test" has a virtio drive \(\/vm\/v.img\); only IDE/);
+    expect(workerConfigFor(vm({ drives: [{ id: 'v', kind: 'disk', path: '/vm/v.img', format: 'raw', bus: 'virtio', readOnly: false }] })).drives)
+      .toEqual([{ kind: 'disk', path: '/vm/v.img', format: 'raw', readOnly: false, bus: 'virtio' }]);
+    expect(() => workerConfigFor(vm({ drives: [{ id: 's', kind: 'disk', path: '/vm/s.img', format: 'raw', bus: 'scsi', readOnly: false }] })))
+      .toThrow(/^drives: VM "Test" has a SCSI drive \(\/vm\/s.img\); virtio-scsi is not available/);
+    expect(workerConfigFor(vm({ network: { mode: 'user', model: 'virtio' } })).net).toBe('user');
+    expect(workerConfigFor(vm({ network: { mode: 'user', model: 'e1000' } })).net).toBe('none');
   });
 });
 

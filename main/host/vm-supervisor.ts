@@ -111,14 +111,15 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   }
   const drives: WorkerMachineConfig['drives'] = [];
   for (const d of vm.drives) {
-    if (d.bus !== 'ide') {
-      throw new ApiError('unsupported', `drives: VM "${vm.name}" has a ${d.bus} drive (${d.path || d.id}); only IDE is available in this build`);
+    if (d.bus === 'scsi') {
+      throw new ApiError('unsupported', `drives: VM "${vm.name}" has a SCSI drive (${d.path || d.id}); virtio-scsi is not available in this build; use IDE or virtio`);
     }
     if (d.kind === 'cdrom') {
+      if (d.bus === 'virtio') throw new ApiError('bad-request', `drives: VM "${vm.name}" has a CD-ROM on virtio (${d.path || d.id}); CD-ROMs sit on IDE`);
       drives.push({ kind: 'cdrom', path: d.path === '' ? null : d.path });
     } else {
       if (d.format === 'iso') throw new ApiError('bad-request', `drives: "${d.path}" is an ISO image attached as a disk; attach it as a CD-ROM`);
-      drives.push({ kind: 'disk', path: d.path, format: d.format, readOnly: d.readOnly });
+      drives.push({ kind: 'disk', path: d.path, format: d.format, readOnly: d.readOnly, ...(d.bus === 'virtio' ? { bus: 'virtio' as const } : {}) });
     }
   }
   const first = vm.bootOrder.find((b) => b === 'cdrom' || b === 'disk');
@@ -126,8 +127,10 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   if (vnc?.enabled && !vnc.password) {
     throw new ApiError('bad-request', `display.vnc.password: VM "${vm.name}" enables the VNC listener without a password`);
   }
+  // The NIC Vireo emulates is virtio-net; e1000/rtl8139 are not emulated yet, so such a VM runs without one.
+  const net = vm.network.mode === 'user' && vm.network.model === 'virtio' ? 'user' as const : 'none' as const;
   return {
-    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, drives, name: vm.name,
+    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, drives, net, portForwards: [], virtioExtras: true, name: vm.name,
     ...(first ? { boot: first } : {}),
     ...(vnc?.enabled && vnc.password ? { vnc: { port: vnc.port, password: vnc.password } } : {}),
   };
