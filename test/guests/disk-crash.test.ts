@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import {
   buildDiskWriter, diskWriterToolsUnavailable, expectedSectors, inspectWriterDisk, installBootSector,
   qemuImgCheck, qemuImgCompare, writeRawImage, writerEndLba, SECTOR, type WriterParams,
 } from '../fixtures/disk-writer.js';
-import { runVireo, startVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
+import { REPO_ROOT, runVireo, startVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
 
 // The storage issue's crash-safety acceptance with real guest writes: SeaBIOS boots the
 // disk-writer boot sector from a qcow2 disk on the PIIX3 IDE, which writes stamped sectors
@@ -30,11 +30,11 @@ const MiB = 1024 ** 2;
 
 const KINDS: ImageKind[] = [
   {
-    // 64 KiB clusters: writes 128 MiB apart hit four L2 tables; each pass moves by 131
+    // 64 KiB clusters: writes 256 MiB apart hit four L2 tables; each pass moves by 131
     // sectors, so every pass allocates clusters (some writes straddle two).
     name: 'vireo disk create (qcow2, 64 KiB clusters)',
     sizeBytes: 2 * GiB,
-    params: { nwrites: 16, stride: 262_144, shift: 131, shifts: 1024, count: 3 },
+    params: { nwrites: 8, stride: 524_288, shift: 131, shifts: 1024, count: 3 },
     async create(file) {
       const r = await runVireo(['disk', 'create', file, '--size', '2G'], { timeoutMs: 30_000 });
       expect(r.stderr).toBe('');
@@ -46,7 +46,7 @@ const KINDS: ImageKind[] = [
     // 128 KiB of file, so every pass allocates L2 tables and every few passes a refcount block.
     name: 'qemu-img create -f qcow2 -o cluster_size=512',
     sizeBytes: 64 * MiB,
-    params: { nwrites: 16, stride: 8192, shift: 67, shifts: 64, count: 3 },
+    params: { nwrites: 8, stride: 16_384, shift: 67, shifts: 64, count: 3 },
     async create(file) {
       await Promise.resolve();
       execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=512', file, '64M'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -164,4 +164,40 @@ describe.skipIf(skip !== '')(`qcow2 under real guest writes${skip ? ` (skipped: 
       }, 150_000);
     });
   }
+
+  // BUG (main/cli/run-command.ts): `vireo run` installs no SIGTERM/SIGINT handler, so either
+  // signal ends Node at once: the drives are neither flushed nor closed (exit by signal,
+  // status 143/130) and an allocation in flight is left as a leaked cluster (`qemu-img
+  // check` found 1 leak in each of 3 SIGTERMs mid-write). QEMU treats both as a clean stop
+  // ("terminating on signal 15"): flushes, closes and exits 0. Skipped until fixed.
+  describe('stopped by a signal', () => {
+    const kind = KINDS[1]!;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it.skip(`${signal} mid-write stops cleanly: drives flushed and closed, no leaks`, async () => {
+        const image = path.join(tempDir(), 'disk.qcow2');
+        await kind.create(image);
+        const params = { ...kind.params, passes: 0 };
+        const boot = buildDiskWriter(params);
+        installBootSector(image, kind.sizeBytes, boot);
+        const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'vireo.js'), ...runArgs(image)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        const closed = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve) => child.on('close', (code, sig) => resolve({ code, sig })));
+        const passed = new Promise<void>((resolve) => {
+          child.stdout.on('data', (d: Buffer) => { out += d.toString('latin1'); if (/VW pass/.test(out)) resolve(); });
+        });
+        const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+        await Promise.race([passed, closed]);
+        await new Promise((r) => setTimeout(r, 400)); // into the next pass's allocations
+        child.kill(signal);
+        const { code, sig } = await closed;
+        clearTimeout(guard);
+        expect(sig).toBeNull(); // vireo handled the signal and exited by itself
+        expect(code).toBe(0);
+        const check = qemuImgCheck(image);
+        expect(check.leaks, check.raw).toBe(0);
+        expect(check.corruptions, check.raw).toBe(0);
+        expect(inspectWriterDisk(image, params, boot).bad).toEqual([]);
+      }, 120_000);
+    }
+  });
 });
