@@ -168,7 +168,7 @@ describe.skipIf(skip !== '')(`qcow2 under real guest writes${skip ? ` (skipped: 
   // BUG (main/cli/run-command.ts): `vireo run` installs no SIGTERM/SIGINT handler, so either
   // signal ends Node at once: the drives are neither flushed nor closed (exit by signal,
   // status 143/130) and an allocation in flight is left as a leaked cluster (`qemu-img
-  // check` found 1 leak in each of 3 SIGTERMs mid-write). QEMU treats both as a clean stop
+  // check` found 1 leak after 2 of 3 SIGTERMs mid-write). QEMU treats both as a clean stop
   // ("terminating on signal 15"): flushes, closes and exits 0. Skipped until fixed.
   describe('stopped by a signal', () => {
     const kind = KINDS[1]!;
