@@ -272,8 +272,33 @@ export class InterpCpu extends Executor0F implements CpuBackend {
             this.aluAlIb(1); break;
           case 0x0d:
             this.aluEaxIv(1); break;
-          case 0x0f:
-            this.exec0F(); break;
+          case 0x0f: {
+            // The frequent two-byte opcodes, dispatched here too (same calls as exec0FOp's cases).
+            const b2 = this.fetch8();
+            switch (b2) {
+            case 0x80: case 0x81: case 0x82: case 0x83: case 0x84: case 0x85: case 0x86: case 0x87:
+            case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x8c: case 0x8d: case 0x8e: case 0x8f:
+              this.jccNear(b2 & 15); break;
+            case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+            case 0x98: case 0x99: case 0x9a: case 0x9b: case 0x9c: case 0x9d: case 0x9e: case 0x9f:
+              this.setcc(b2 & 15); break;
+            case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+            case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f:
+              this.cmov(b2 & 15); break;
+            case 0xaf:
+              this.imulGvEv(); break;
+            case 0xb6:
+              this.movzxB(); break;
+            case 0xb7:
+              this.movzxW(); break;
+            case 0xbe:
+              this.movsxB(); break;
+            case 0xbf:
+              this.movsxW(); break;
+            default: this.exec0FOp(b2); break;
+            }
+            break;
+          }
           case 0x10:
             this.aluEbGb(2); break;
           case 0x11:

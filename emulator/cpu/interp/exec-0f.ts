@@ -50,7 +50,11 @@ export abstract class Executor0F extends Executor {
   abstract execSimd(op: number): boolean;
 
   exec0F(): void {
-    const op = this.fetch8();
+    this.exec0FOp(this.fetch8());
+  }
+
+  /** Executes 0F `op` (the second opcode byte already fetched). */
+  exec0FOp(op: number): void {
     switch (op) {
       case 0x00: this.group6(); return;
       case 0x01: this.group7(); return;
@@ -197,28 +201,28 @@ export abstract class Executor0F extends Executor {
 
   // Hot 0F instructions in small methods so V8 inlines their helpers (see exec.ts).
 
-  private cmov(cc: number): void {
+  protected cmov(cc: number): void {
     this.decodeModrm();
     const v = this.readEV();
     if (this.cond(cc)) this.setRegV(this.reg, v);
   }
 
-  private setcc(cc: number): void {
+  protected setcc(cc: number): void {
     this.decodeModrm();
     this.writeE8(this.cond(cc) ? 1 : 0);
   }
 
-  private imulGvEv(): void {
+  protected imulGvEv(): void {
     this.decodeModrm();
     const a = this.opsize32 ? this.r32[this.reg] : (this.r16[this.reg * 2] << 16) >> 16;
     const b = this.opsize32 ? this.readE32() : (this.readE16() << 16) >> 16;
     this.setRegV(this.reg, this.imul2(a, b));
   }
 
-  private movzxB(): void { this.decodeModrm(); this.setRegV(this.reg, this.readE8()); }
-  private movzxW(): void { this.decodeModrm(); this.setRegV(this.reg, this.readE16()); }
-  private movsxB(): void { this.decodeModrm(); this.setRegV(this.reg, (this.readE8() << 24) >> 24); }
-  private movsxW(): void { this.decodeModrm(); this.setRegV(this.reg, (this.readE16() << 16) >> 16); }
+  protected movzxB(): void { this.decodeModrm(); this.setRegV(this.reg, this.readE8()); }
+  protected movzxW(): void { this.decodeModrm(); this.setRegV(this.reg, this.readE16()); }
+  protected movsxB(): void { this.decodeModrm(); this.setRegV(this.reg, (this.readE8() << 24) >> 24); }
+  protected movsxW(): void { this.decodeModrm(); this.setRegV(this.reg, (this.readE16() << 16) >> 16); }
 
   private popSegReg(seg: number): void {
     const sp = this.r32[ESP];

@@ -99,15 +99,19 @@ export abstract class Executor extends SystemCore {
   // ------------------------------------------------------------------ ModRM
 
   decodeModrm(): void {
+    // Kept small so V8 inlines it into the handlers: register forms need no further call.
     const m = this.fetch8();
     this.modrm = m;
     this.mod = m >> 6;
     this.reg = (m >> 3) & 7;
     this.rm = m & 7;
-    if (this.mod !== 3) {
-      if (this.addrsize32) this.ea32(); else this.ea16();
-      this.ea = (this.segBase[this.eaSeg] + this.eaOff) | 0;
-    }
+    if (m < 0xc0) this.decodeEa();
+  }
+
+  /** Effective address of the memory operand (ModRM fields already set). */
+  private decodeEa(): void {
+    if (this.addrsize32) this.ea32(); else this.ea16();
+    this.ea = (this.segBase[this.eaSeg] + this.eaOff) | 0;
   }
 
   private ea16(): void {
