@@ -17,6 +17,7 @@ PACKAGES=(
   passt                                 # user-mode networking for guests
   kmod zstd                             # nested-KVM test harness (depmod, compressed modules)
   osinfo-db                             # OS detection for install media (the wizard)
+  time                                  # GNU time: CPU time and peak memory in the benchmarks
 )
 # The 32-bit Linux test guest (i386 kernel + busybox) is fetched with `apt-get download`
 # at test time; that needs the i386 architecture in apt's lists.

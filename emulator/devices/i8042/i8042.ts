@@ -27,7 +27,7 @@ import type { AccessSize, Device, DeviceState, IoHandler, IrqLine, ResetKind } f
 import { Ps2Keyboard } from './ps2-keyboard.js';
 import { Ps2Mouse } from './ps2-mouse.js';
 import { TRANSLATE_SET2_TO_SET1 } from './scancodes.js';
-import { bool, int, ints, obj, version } from './state-check.js';
+import { bool, int, ints, obj, version } from '../state-check.js';
 
 /** Status: output buffer full. */
 export const KBD_STAT_OBF = 0x01;

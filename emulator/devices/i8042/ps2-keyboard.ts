@@ -14,7 +14,7 @@
  */
 import { isValidKeyCode, set1Bytes, set2Bytes } from './scancodes.js';
 import { Ps2Queue } from './ps2-queue.js';
-import { bool, int, ints, obj } from './state-check.js';
+import { bool, int, ints, obj } from '../state-check.js';
 
 /** Command: set LEDs. */
 export const KBD_CMD_SET_LEDS = 0xed;

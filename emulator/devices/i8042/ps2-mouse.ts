@@ -17,7 +17,7 @@
  * deltas (host deltas are counts), sample-rate pacing (packets go out as events arrive).
  */
 import { Ps2Queue } from './ps2-queue.js';
-import { bool, int, ints, obj } from './state-check.js';
+import { bool, int, ints, obj } from '../state-check.js';
 
 /** Command: set scaling 1:1. */
 export const AUX_SET_SCALE11 = 0xe6;

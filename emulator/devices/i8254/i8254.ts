@@ -16,7 +16,7 @@
 import type { Clock, Scheduler, TimerHandle } from '../../time/clock.js';
 import type { AccessSize, Device, DeviceState, IoHandler, IrqLine, ResetKind } from '../device.js';
 import { PitChannel, RW_LATCH } from './pit-channel.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** Port offset of the control word register (write-only). */
 export const OFS_CONTROL = 3;

@@ -13,7 +13,7 @@
  * restarts the period at once, as in QEMU); mode 1/5 counts written while counting are
  * applied at once, not at the next trigger.
  */
-import { bool, int, num, obj } from './state-check.js';
+import { bool, int, num, obj } from '../state-check.js';
 
 /** Input clock of every PC PIT counter. */
 export const PIT_FREQ_HZ = 1_193_182;

@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../../time/clock.js';
 import type { AccessSize, Device, DeviceState, IoHandler, ResetKind } from '../device.js';
-import { int, obj, version } from './state-check.js';
+import { int, obj, version } from '../state-check.js';
 
 /** Bit 0: PIT counter 2 gate. */
 export const NMISC_TIM_CNT2_EN = 0x01;

@@ -17,7 +17,7 @@ import type { AccessSize, Device, DeviceState, IoHandler, IrqLine, ResetKind } f
 import { irqLine } from '../device.js';
 import { ElcrHandler, ELCR1_MASK, ELCR2_MASK } from './elcr.js';
 import { PicChip } from './pic-chip.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** The master's input the slave is cascaded into. */
 export const CASCADE_IRQ = 2;

@@ -12,7 +12,7 @@
  * buffered mode (ICW4 BUF/M-S: master/slave roles are fixed by wiring), and the ICW1
  * call-address interval (8080 only).
  */
-import { bool, int, obj } from './state-check.js';
+import { bool, int, obj } from '../state-check.js';
 
 /** ICW1 is recognised by A0=0 and bit 4 set. */
 export const ICW1_INIT = 0x10;

@@ -24,7 +24,7 @@ import type { Clock, Scheduler, TimerHandle } from '../../time/clock.js';
 import type { AccessSize, Device, DeviceState, IoHandler, IrqLine, ResetKind } from '../device.js';
 import type { CmosWriter } from './cmos-layout.js';
 import { epochFromFields, fieldsFromEpoch, fromReg, hourFromReg, hourToReg, toReg } from './rtc-time.js';
-import { bool, int, ints, num, obj, version } from './state-check.js';
+import { bool, int, ints, num, obj, version } from '../state-check.js';
 
 /** Register index: seconds. */
 export const RTC_SECONDS = 0x00;

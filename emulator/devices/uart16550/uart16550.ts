@@ -26,7 +26,7 @@
 import type { Clock, Scheduler, TimerHandle } from '../../time/clock.js';
 import type { AccessSize, Device, DeviceState, IoHandler, IrqLine, ResetKind } from '../device.js';
 import { ByteFifo } from './byte-fifo.js';
-import { bool, int, ints, numOrNull, obj, version } from './state-check.js';
+import { bool, int, ints, numOrNull, obj, version } from '../state-check.js';
 
 /** Offset 0: receiver buffer (read), transmitter holding (write), divisor latch LSB (DLAB=1). */
 export const UART_RX = 0;

@@ -14,7 +14,7 @@
  * targets 0xFEExxxxx: a non-zero upper address is logged and not delivered).
  */
 import type { AccessSize } from '../device.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** PCI capability id of MSI-X. */
 export const PCI_CAP_ID_MSIX = 0x11;

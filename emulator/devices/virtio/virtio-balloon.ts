@@ -21,7 +21,7 @@ import type { DescriptorChain } from './descriptor-chain.js';
 import { VIRTIO_ID_BALLOON } from './virtio-constants.js';
 import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
 import { readLe, writeLe } from './virtio-device.js';
-import { int, obj, version } from './state-check.js';
+import { int, obj, version } from '../state-check.js';
 
 /** Feature bits (§5.5.3). */
 export const VIRTIO_BALLOON_F_MUST_TELL_HOST = 1n << 0n;

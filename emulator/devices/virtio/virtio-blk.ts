@@ -23,7 +23,7 @@ import type { DescriptorChain } from './descriptor-chain.js';
 import { VIRTIO_ID_BLOCK } from './virtio-constants.js';
 import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
 import { readLe } from './virtio-device.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** Feature bits (§5.2.3). */
 export const VIRTIO_BLK_F_SIZE_MAX = 1n << 1n;

@@ -23,7 +23,7 @@ import type { AccessSize, DeviceState } from '../device.js';
 import { VIRTIO_ID_CONSOLE } from './virtio-constants.js';
 import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
 import { readLe } from './virtio-device.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** Feature bits (§5.3.3). */
 export const VIRTIO_CONSOLE_F_SIZE = 1n << 0n;

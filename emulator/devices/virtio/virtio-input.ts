@@ -17,7 +17,7 @@ import type { AccessSize, DeviceState } from '../device.js';
 import { VIRTIO_ID_INPUT } from './virtio-constants.js';
 import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
 import { readLe } from './virtio-device.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** Config select values (§5.8.2). */
 export const VIRTIO_INPUT_CFG_UNSET = 0x00;

@@ -26,7 +26,7 @@ import type { DescriptorChain } from './descriptor-chain.js';
 import { VIRTIO_F_VERSION_1, VIRTIO_ID_NET } from './virtio-constants.js';
 import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
 import { readLe } from './virtio-device.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** Feature bits (§5.1.3). */
 export const VIRTIO_NET_F_MAC = 1n << 5n;

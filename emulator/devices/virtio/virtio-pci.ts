@@ -33,7 +33,7 @@ import { PciFunction, type BarChangeCallback, type GuestLog } from '../pci/pci-f
 import {
   MsixTable, PCI_CAP_ID_MSIX, PCI_MSIX_CAP_BYTES, PCI_MSIX_FLAGS_ENABLE, PCI_MSIX_FLAGS_MASKALL, VIRTIO_MSI_NO_VECTOR,
 } from './msix.js';
-import { bool, int, obj, version } from './state-check.js';
+import { bool, int, obj, version } from '../state-check.js';
 import {
   VIRTIO_F_ANY_LAYOUT, VIRTIO_F_RING_EVENT_IDX, VIRTIO_F_RING_INDIRECT_DESC, VIRTIO_F_VERSION_1,
   VIRTIO_PCI_VENDOR_ID, VIRTIO_STATUS_DEVICE_NEEDS_RESET, VIRTIO_STATUS_DRIVER_OK, VIRTIO_STATUS_FEATURES_OK,

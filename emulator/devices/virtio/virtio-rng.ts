@@ -10,7 +10,7 @@
 import type { AccessSize, DeviceState } from '../device.js';
 import { VIRTIO_ID_RNG } from './virtio-constants.js';
 import type { VirtioDevice, VirtioDeviceContext } from './virtio-device.js';
-import { obj, version } from './state-check.js';
+import { obj, version } from '../state-check.js';
 
 /** Fills `dest` with entropy (the host uses crypto.getRandomValues or /dev/urandom). */
 export type EntropySource = (dest: Uint8Array) => void;

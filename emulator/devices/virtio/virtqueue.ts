@@ -23,7 +23,7 @@
  */
 import type { DmaMemory } from '../ide/bus-master.js';
 import { DescriptorChain, type Segment } from './descriptor-chain.js';
-import { bool, int, obj, version } from './state-check.js';
+import { bool, int, obj, version } from '../state-check.js';
 
 /** Descriptor flags (§2.7.5). */
 export const VIRTQ_DESC_F_NEXT = 1;

@@ -1,7 +1,7 @@
 /**
- * Small validators for untrusted snapshot data (`loadState` input): each returns the
- * checked value or throws a descriptive Error naming the device and field. Local to this
- * device folder so the device depends on nothing but the shared contracts.
+ * Small validators for untrusted snapshot data (`loadState` input), shared by the devices:
+ * each returns the checked value or throws a descriptive Error naming the device and field
+ * (ARCHITECTURE principle 5: validate before touching live objects).
  */
 
 /** A plain object (not null, not an array). */
@@ -52,6 +52,24 @@ export function ints(where: string, s: Record<string, unknown>, key: string, min
     }
   }
   return x as number[];
+}
+
+/** A lower-case hex string of at most `maxBytes` bytes, decoded. */
+export function hexBytes(where: string, s: Record<string, unknown>, key: string, maxBytes: number): Uint8Array {
+  const x = s[key];
+  if (typeof x !== 'string' || x.length % 2 !== 0 || x.length > maxBytes * 2 || !/^[0-9a-f]*$/.test(x)) {
+    throw new Error(`${where}.${key}: expected a hex string of at most ${maxBytes} bytes`);
+  }
+  const out = new Uint8Array(x.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(x.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Lower-case hex encoding of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
 }
 
 /** A nullable finite number field (e.g. a saved timer deadline). */
