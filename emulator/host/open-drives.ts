@@ -7,6 +7,10 @@
 import type { ImageFormat } from '../storage/block-backend.js';
 import { assignIdeSlots, type AttachedDrive } from '../machine/drives.js';
 import { openDisk } from './open-disk.js';
+import { lockImage } from './image-lock.js';
+
+/** Write locks held for open drives, released when they close. */
+const locks = new WeakMap<object, () => void>();
 
 /** A drive to attach: an image path (or null for an empty CD-ROM drive). */
 export interface DriveSpec {
@@ -34,13 +38,22 @@ export async function openDrives(specs: readonly DriveSpec[]): Promise<AttachedD
         out.push({ kind: 'cdrom', backend: null, bus, slot });
         continue;
       }
-      const backend = spec.kind === 'cdrom'
-        ? await openDisk(spec.path, { format: 'iso', readOnly: true, validateIso: true })
-        : await openDisk(spec.path, { format: spec.format, readOnly: spec.readOnly ?? false });
+      const writable = spec.kind === 'disk' && !(spec.readOnly ?? false);
+      const release = writable ? lockImage(spec.path) : undefined;
+      let backend;
+      try {
+        backend = spec.kind === 'cdrom'
+          ? await openDisk(spec.path, { format: 'iso', readOnly: true, validateIso: true })
+          : await openDisk(spec.path, { format: spec.format, readOnly: spec.readOnly ?? false });
+      } catch (err) {
+        release?.();
+        throw err;
+      }
+      if (release) locks.set(backend, release);
       out.push({ kind: spec.kind, backend, bus, slot });
     }
   } catch (err) {
-    await Promise.allSettled(out.map((d) => d.backend?.close()));
+    await closeDrives(out);
     throw err;
   }
   return out;
@@ -50,7 +63,11 @@ export async function openDrives(specs: readonly DriveSpec[]): Promise<AttachedD
 export async function closeDrives(drives: readonly AttachedDrive[]): Promise<void> {
   await Promise.allSettled(drives.map(async (d) => {
     if (!d.backend) return;
-    if (!d.backend.readOnly) await d.backend.flush();
-    await d.backend.close();
+    try {
+      if (!d.backend.readOnly) await d.backend.flush();
+      await d.backend.close();
+    } finally {
+      locks.get(d.backend)?.();
+    }
   }));
 }

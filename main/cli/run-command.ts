@@ -99,6 +99,13 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
   if (stopRequest) machine.stop(stopRequest);
 
   const detachInput = opts.serial === 'stdio' ? attachStdin((b) => machine.serialInput(b), () => requestStop({ kind: 'requested', detail: 'quit' })) : () => {};
+  // SIGTERM/SIGINT stop the guest cleanly (drives flushed and closed) and exit 0, as QEMU does.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`vireo run: terminating on ${sig}\n`);
+    requestStop({ kind: 'requested', detail: `signal ${sig}` });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   const timer = opts.timeoutSec === undefined ? undefined
     : setTimeout(() => requestStop({ kind: 'requested', detail: 'timeout' }), opts.timeoutSec * 1000);
 
@@ -107,6 +114,8 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
     reason = await machine.run();
   } finally {
     if (timer) clearTimeout(timer);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     detachInput();
     await closeAll([serialSink, debugSink]);
   }

@@ -126,18 +126,13 @@ describe.skipIf(skip !== '')(`vireo refuses bad media${skip ? ` (skipped: ${skip
     });
   });
 
-  // BUG (emulator/host/node-image-file.ts, open-disk.ts): Vireo takes no lock on the image
-  // files it opens for writing. A second `vireo run` on a disk another one is writing
-  // starts and writes too; each process has its own L2/refcount caches and allocator, so
-  // both hand out the same host clusters: after ~15 s of the disk-writer in two processes
-  // `qemu-img check` reported 3252 errors (the guest in the second one also saw INT 13h
-  // errors). QEMU refuses the second open ("Failed to get "write" lock. Is another process
-  // using the image?"), through OFD locks on the image file. Same for one image attached
-  // twice in one process (`--disk x --disk x`), which Vireo accepts. Skipped until fixed.
+  // A writable image is locked (emulator/host/image-lock.ts) as QEMU locks it: a second
+  // `vireo run` on it is refused, and so is one image attached twice. (Without the lock two
+  // processes allocated the same clusters: `qemu-img check` found 3252 errors.)
   describe.skipIf(diskWriterToolsUnavailable() !== '')('a disk image already in use', () => {
     const params = { nwrites: 16, stride: 8192, shift: 67, shifts: 64, count: 3, passes: 0 };
 
-    it.skip('refuses to open a disk another vireo run is writing, which goes on unharmed', async () => {
+    it('refuses to open a disk another vireo run is writing, which goes on unharmed', async () => {
       const image = path.join(tempDir(), 'disk.qcow2');
       execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=512', image, '64M']);
       const boot = buildDiskWriter(params);
@@ -163,7 +158,7 @@ describe.skipIf(skip !== '')(`vireo refuses bad media${skip ? ` (skipped: ${skip
       expect(inspectWriterDisk(image, params, boot).bad).toEqual([]);
     }, 180_000);
 
-    it.skip('refuses the same image attached twice, file unchanged', async () => {
+    it('refuses the same image attached twice, file unchanged', async () => {
       const image = path.join(tempDir(), 'disk.qcow2');
       execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '64M']);
       const before = fileSha256(image);
