@@ -47,7 +47,7 @@ import {
 import { IdeDevice, type IdeResetKind, STATUS_READY } from './ide-device.js';
 import { atapiIdentify, TransferMode } from './identify.js';
 import {
-  type Asc, ASC_INCOMPATIBLE_FORMAT, ASC_INVALID_COMMAND_OPERATION_CODE, ASC_INVALID_FIELD_IN_CDB, ASC_LBA_OUT_OF_RANGE,
+  type Asc, ASC_DATA_PHASE_ERROR, ASC_INCOMPATIBLE_FORMAT, ASC_INVALID_COMMAND_OPERATION_CODE, ASC_INVALID_FIELD_IN_CDB, ASC_LBA_OUT_OF_RANGE,
   ASC_MEDIUM_MAY_HAVE_CHANGED, ASC_MEDIUM_NOT_PRESENT, ASC_MEDIUM_REMOVAL_PREVENTED, ASC_NONE,
   ASC_SAVING_PARAMETERS_NOT_SUPPORTED, ASC_UNRECOVERED_READ_ERROR, MEDIA_EVENT_EJECT_REQUEST,
   MEDIA_EVENT_MEDIA_REMOVAL, MEDIA_EVENT_NEW_MEDIA, MEDIA_EVENT_NO_CHANGE, MMC, SENSE_ILLEGAL_REQUEST,
@@ -55,7 +55,7 @@ import {
 } from './atapi-sense.js';
 import {
   be16, be32, CD_SECTOR_BYTES, configurationData, discInformationData, inquiryData, mechanismStatusData,
-  modeSenseData, readCapacityData, senseData, subchannelData, tocData,
+  modeSenseData, readCapacityData, vpdPage, senseData, subchannelData, tocData,
 } from './mmc-data.js';
 import { bool, ints, obj, version } from './state-check.js';
 
@@ -106,7 +106,8 @@ export class AtapiCdrom extends IdeDevice {
   private readonly vendor: string;
   private readonly product: string;
   private readonly onGuestEject: ((medium: BlockBackend) => void) | undefined;
-  private readonly transferMode = new TransferMode();
+  /** UDMA 5 selected at power-on, as QEMU's IDENTIFY PACKET DEVICE says (word 88). */
+  private readonly transferMode = new TransferMode('udma', 5);
   private medium: BlockBackend | null;
   private senseKey = SENSE_NO_SENSE;
   private asc = 0;
@@ -222,10 +223,9 @@ export class AtapiCdrom extends IdeDevice {
   private packetCommand(): void {
     this.packetDma = (this.feature & ATAPI_FEAT_DMA) !== 0;
     let bcl = (this.hcyl << 8) | this.lcyl;
-    if (bcl === 0) {
-      if (!this.packetDma) this.misuse('PACKET with a byte count limit of 0');
-      bcl = 0xfffe;
-    }
+    // 0 is what hosts send for commands without data (Linux does for TEST UNIT READY);
+    // a PIO data phase then uses the largest limit.
+    if (bcl === 0) bcl = 0xfffe;
     bcl = Math.max(2, bcl & 0xfffe);
     this.byteCountLimit = bcl;
     this.nsector = (this.nsector & ~0x07) | ATAPI_IR_COD;
@@ -233,7 +233,7 @@ export class AtapiCdrom extends IdeDevice {
     this.pioOut(cdb, () => {
       this.status = ATA_SR_BSY | ATA_SR_DRDY;
       this.runPacket(cdb);
-    }, false, ATA_SR_DRDY);
+    }, false, STATUS_READY);
   }
 
   // ---- packet commands ---------------------------------------------------------------------------
@@ -263,7 +263,11 @@ export class AtapiCdrom extends IdeDevice {
         return this.reply(data, cdb[4]!);
       }
       case MMC.INQUIRY:
-        if (cdb[1]! & 0x01) return invalid(); // no vital product data pages
+        if (cdb[1]! & 0x01) {
+          const vpd = vpdPage(cdb[2]!, be16(cdb, 3), this.serial, this.model);
+          if (vpd === 'short') return this.checkCondition(SENSE_ILLEGAL_REQUEST, ASC_DATA_PHASE_ERROR);
+          return vpd ? this.reply(vpd, be16(cdb, 3)) : invalid();
+        }
         return this.reply(inquiryData({ vendor: this.vendor, product: this.product, revision: this.firmware }), be16(cdb, 3));
       case MMC.READ_CAPACITY:
         return this.reply(readCapacityData(this.mediumSectors ?? 0), 8);
@@ -293,6 +297,7 @@ export class AtapiCdrom extends IdeDevice {
         return this.reply(data, be16(cdb, 7));
       }
       case MMC.GET_CONFIGURATION: {
+        if (be16(cdb, 2) !== 0) return invalid(); // QEMU: only a starting feature of 0
         const data = configurationData(cdb[1]! & 0x03, be16(cdb, 2), this.mediumSectors);
         return data ? this.reply(data, be16(cdb, 7)) : invalid();
       }
@@ -335,14 +340,14 @@ export class AtapiCdrom extends IdeDevice {
 
   private eventStatus(classes: number): Uint8Array {
     if (!(classes & 0x10)) {
+      // Event data length counts the bytes after the 4-byte header, as QEMU fills it in.
       const b = new Uint8Array(4);
-      b[1] = 2;
       b[2] = 0x80; // NEA: none of the requested classes is supported
       b[3] = 0x10; // supported: media
       return b;
     }
     const b = new Uint8Array(8);
-    b[1] = 6;
+    b[1] = 4;
     b[2] = 0x04; // media class
     b[3] = 0x10;
     b[4] = this.events.shift() ?? MEDIA_EVENT_NO_CHANGE;
@@ -415,9 +420,13 @@ export class AtapiCdrom extends IdeDevice {
   }
 
   private dmaIn(src: DataSource, offset: number): void {
-    this.status = ATA_SR_BSY | ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
+    // BSY while the medium is read; then DRDY, DSC and DRQ until the bus master has moved
+    // the data, which is what QEMU shows between the packet and the bus master start
+    // (ide_atapi_cmd_reply / ide_atapi_cmd_read_dma).
+    this.status = ATA_SR_BSY | ATA_SR_DRDY | ATA_SR_DSC;
     this.dmaActive = true;
     src.chunk(offset, (data) => {
+      this.status = ATA_SR_DRDY | ATA_SR_DSC | ATA_SR_DRQ;
       if (!data) {
         this.dmaActive = false;
         this.bus?.dma?.finish(false);
@@ -433,7 +442,9 @@ export class AtapiCdrom extends IdeDevice {
         const next = offset + data.length;
         if (next < src.total) return this.dmaIn(src, next);
         this.dmaActive = false;
-        this.bus?.dma?.finish(true);
+        // QEMU ends an ATAPI DMA command with Active clear even when the PRD table was
+        // larger than the data (ide_atapi_cmd_read_dma_cb; unlike ATA commands).
+        this.bus?.dma?.finish(true, true);
         this.packetDone();
       });
     });

@@ -24,6 +24,7 @@ export const ASC_NONE: Asc = { asc: 0x00, ascq: 0x00 };
 export const ASC_UNRECOVERED_READ_ERROR: Asc = { asc: 0x11, ascq: 0x00 };
 export const ASC_INVALID_COMMAND_OPERATION_CODE: Asc = { asc: 0x20, ascq: 0x00 };
 export const ASC_LBA_OUT_OF_RANGE: Asc = { asc: 0x21, ascq: 0x00 };
+export const ASC_DATA_PHASE_ERROR: Asc = { asc: 0x4b, ascq: 0x00 };
 export const ASC_INVALID_FIELD_IN_CDB: Asc = { asc: 0x24, ascq: 0x00 };
 export const ASC_MEDIUM_MAY_HAVE_CHANGED: Asc = { asc: 0x28, ascq: 0x00 };
 export const ASC_SAVING_PARAMETERS_NOT_SUPPORTED: Asc = { asc: 0x39, ascq: 0x00 };

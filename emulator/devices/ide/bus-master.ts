@@ -105,9 +105,9 @@ export class BusMasterChannel implements IdeDma {
   }
 
   /** @inheritdoc */
-  finish(success: boolean): void {
+  finish(success: boolean, inactive = false): void {
     this.parked = null;
-    if (!success || this.exhausted) this.status &= ~BM_STATUS_ACTIVE;
+    if (!success || inactive || this.exhausted) this.status &= ~BM_STATUS_ACTIVE;
   }
 
   /** @inheritdoc */

@@ -12,9 +12,11 @@
  * HOB set). Writes to any command block register clear HOB.
  *
  * Behaviour of absent devices follows QEMU hw/ide/core.c (ide_ioport_read): with no
- * device on the channel every register reads 0; with only device 0 present, Status and
- * Error of the selected absent device 1 read 0 while the other registers echo device 0's
- * task file. Commands to an absent device are ignored, as are writes to the command block
+ * device on the channel every register reads 0; with one device present, Status and
+ * Error of the selected empty slot read 0 while its other registers come from a task
+ * file of its own that takes the writes like a device's and is loaded at every reset
+ * with the signature QEMU gives an empty slot (Sector Count 1, LBA Low 1, LBA Mid/High
+ * FFh; Linux libata classifies that as "no device"). Commands to an absent device are ignored, as are writes to the command block
  * while the selected device has BSY or DRQ set (QEMU), except DEVICE RESET to an ATAPI
  * device. INTRQ is one level per channel on the injected IrqLine, released while nIEN
  * is set (the pending interrupt is kept and reappears when nIEN is cleared).
@@ -24,7 +26,7 @@
  */
 import type { AccessSize, Device, DeviceState, IoHandler, IrqLine, ResetKind } from '../device.js';
 import {
-  ATA_CMD, ATA_DC_HOB, ATA_DC_NIEN, ATA_DC_SRST, ATA_DEV_DEV, ATA_REG_COMMAND, ATA_REG_DATA, ATA_REG_DEVICE,
+  ATA_CMD, ATA_DC_HOB, ATA_DEV_OBS, ATA_DC_NIEN, ATA_DC_SRST, ATA_DEV_DEV, ATA_REG_COMMAND, ATA_REG_DATA, ATA_REG_DEVICE,
   ATA_REG_ERROR, ATA_REG_LBA_HIGH, ATA_REG_LBA_LOW, ATA_REG_LBA_MID, ATA_REG_NSECTOR, ATA_SR_BSY, ATA_SR_DRQ,
 } from './ide-constants.js';
 import type { IdeBusContext, IdeDevice, IdeDma } from './ide-device.js';
@@ -48,6 +50,23 @@ export interface IdeChannelOptions {
   readonly log?: IdeLog;
 }
 
+/** The task file registers an empty slot keeps (QEMU's IDEState without a drive). */
+interface SlotRegs {
+  feature: number; hobFeature: number; nsector: number; hobNsector: number; sector: number; hobSector: number;
+  lcyl: number; hobLcyl: number; hcyl: number; hobHcyl: number; select: number;
+}
+
+const EMPTY_SLOT_KEYS = ['feature', 'hobFeature', 'nsector', 'hobNsector', 'sector', 'hobSector', 'lcyl', 'hobLcyl',
+  'hcyl', 'hobHcyl', 'select'] as const;
+
+/** The registers of an empty slot after a reset: QEMU's ide_reset + ide_set_signature without a drive. */
+function emptySlotRegs(): SlotRegs {
+  return {
+    feature: 0, hobFeature: 0, nsector: 1, hobNsector: 0, sector: 1, hobSector: 0,
+    lcyl: 0xff, hobLcyl: 0, hcyl: 0xff, hobHcyl: 0, select: ATA_DEV_OBS,
+  };
+}
+
 /** One IDE channel with two device slots. */
 export class IdeChannel implements Device {
   /** Stable snapshot id. */
@@ -65,6 +84,8 @@ export class IdeChannel implements Device {
   private readonly onAsyncCompletion: (() => void) | undefined;
   private readonly logSink: IdeLog | undefined;
   private readonly units: [IdeDevice | null, IdeDevice | null] = [null, null];
+  /** Registers of the slots without a drive. */
+  private readonly empty: [SlotRegs, SlotRegs] = [emptySlotRegs(), emptySlotRegs()];
   /** Selected device (the DEV bit of the last Device/Head write). */
   private unit = 0;
   /** Last value written to Device Control. */
@@ -126,6 +147,7 @@ export class IdeChannel implements Device {
   /** Hardware reset of the channel (RESET-): both devices, nIEN cleared, INTRQ released. */
   reset(kind: ResetKind): void {
     for (const d of this.units) d?.reset(kind);
+    this.resetEmptySlots();
     this.unit = 0;
     this.devCtl = 0;
     this.intrq = false;
@@ -137,6 +159,7 @@ export class IdeChannel implements Device {
     return {
       v: 1, unit: this.unit, devCtl: this.devCtl, intrq: this.intrq,
       drives: this.units.map((d) => (d ? d.saveState() : null)),
+      emptySlots: this.empty.map((r) => ({ ...r })),
     };
   }
 
@@ -156,6 +179,16 @@ export class IdeChannel implements Device {
     const intrq = bool(where, s, 'intrq');
     const drives = s['drives'];
     if (!Array.isArray(drives) || drives.length !== 2) throw new Error(`${where}.drives: expected an array of 2 entries`);
+    // Optional: states saved before empty slots had registers load with reset values.
+    const emptySlots: SlotRegs[] = [emptySlotRegs(), emptySlotRegs()];
+    const es = s['emptySlots'];
+    if (es !== undefined) {
+      if (!Array.isArray(es) || es.length !== 2) throw new Error(`${where}.emptySlots: expected an array of 2 entries`);
+      es.forEach((e: unknown, i) => {
+        const o = obj(`${where}.emptySlots[${i}]`, e);
+        for (const k of EMPTY_SLOT_KEYS) emptySlots[i]![k] = int(`${where}.emptySlots[${i}]`, o, k, 0, 0xff);
+      });
+    }
     const applies: Array<(() => boolean) | null> = [];
     for (let i = 0; i < 2; i++) {
       const d = this.units[i];
@@ -167,6 +200,8 @@ export class IdeChannel implements Device {
       this.unit = unit;
       this.devCtl = devCtl;
       this.intrq = intrq;
+      this.empty[0] = emptySlots[0]!;
+      this.empty[1] = emptySlots[1]!;
       for (const a of applies) if (a && a()) this.intrq = true;
       this.lineLevel = !(this.intrq && !(this.devCtl & ATA_DC_NIEN)); // force the line to be driven
       this.updateLine();
@@ -214,15 +249,14 @@ export class IdeChannel implements Device {
       return 0;
     }
     const hob = (this.devCtl & ATA_DC_HOB) !== 0;
-    // With device 0 only, the echo of its task file comes through for device 1 (QEMU).
-    const tf = d ?? this.units[0] ?? this.units[1]!;
+    const tf: SlotRegs = d ?? this.empty[this.unit]!;
     switch (reg) {
       case ATA_REG_ERROR: return d ? (hob ? d.hobFeature : d.error) : 0;
       case ATA_REG_NSECTOR: return hob ? tf.hobNsector : tf.nsector;
       case ATA_REG_LBA_LOW: return hob ? tf.hobSector : tf.sector;
       case ATA_REG_LBA_MID: return hob ? tf.hobLcyl : tf.lcyl;
       case ATA_REG_LBA_HIGH: return hob ? tf.hobHcyl : tf.hcyl;
-      case ATA_REG_DEVICE: return d ? d.select : (tf.select & ~ATA_DEV_DEV) | (this.unit << 4);
+      case ATA_REG_DEVICE: return tf.select;
       default:
         this.clearIrq();
         return d ? d.status : 0;
@@ -242,8 +276,7 @@ export class IdeChannel implements Device {
       return;
     }
     for (let u = 0; u < 2; u++) {
-      const d = this.units[u];
-      if (!d) continue;
+      const d: SlotRegs = this.units[u] ?? this.empty[u]!;
       switch (reg) {
         case ATA_REG_ERROR: d.hobFeature = d.feature; d.feature = v; break;
         case ATA_REG_NSECTOR: d.hobNsector = d.nsector; d.nsector = v; break;
@@ -264,10 +297,8 @@ export class IdeChannel implements Device {
       this.raiseIrq();
       return;
     }
-    if (!d) {
-      this.misuse(`command 0x${cmd.toString(16)} to absent device ${this.unit}`);
-      return;
-    }
+    if (!d) return; // ignored, as QEMU does; drivers probe empty slots this way
+
     if (d.status & (ATA_SR_BSY | ATA_SR_DRQ)) {
       if (!(cmd === ATA_CMD.DEVICE_RESET && d.kind === 'atapi')) {
         this.misuse(`command 0x${cmd.toString(16)} while busy (status 0x${d.status.toString(16)})`);
@@ -291,9 +322,14 @@ export class IdeChannel implements Device {
       this.intrq = false;
     } else if ((was & ATA_DC_SRST) && !(v & ATA_DC_SRST)) {
       for (const d of this.units) d?.reset('srst');
+      this.resetEmptySlots();
       this.unit = 0;
     }
     this.updateLine();
+  }
+
+  private resetEmptySlots(): void {
+    for (let u = 0; u < 2; u++) if (!this.units[u]) this.empty[u] = emptySlotRegs();
   }
 
   private selected(): IdeDevice | null {

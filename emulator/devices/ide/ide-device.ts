@@ -43,8 +43,11 @@ export interface IdeDma {
    * exactly once unless `cancel` comes first.
    */
   transfer(toMemory: boolean, buf: Uint8Array, done: (result: DmaResult) => void): void;
-  /** The device has ended its DMA command (successfully or not): update Active. */
-  finish(success: boolean): void;
+  /**
+   * The device has ended its DMA command (successfully or not): update Active. With
+   * `inactive`, Active clears even when the PRD table is not exhausted.
+   */
+  finish(success: boolean, inactive?: boolean): void;
   /** Drops any parked transfer and forgets the PRD position (resets). */
   cancel(): void;
 }

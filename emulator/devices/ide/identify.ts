@@ -51,8 +51,14 @@ export type TransferModeKind = 'pio' | 'mwdma' | 'udma';
 
 /** The transfer mode the host selected with SET FEATURES 03h (default: PIO default mode). */
 export class TransferMode {
-  kind: TransferModeKind = 'pio';
-  mode = 0;
+  kind: TransferModeKind;
+  mode: number;
+
+  /** `kind`/`mode`: the power-on selection (PIO 0 unless given). */
+  constructor(private readonly initialKind: TransferModeKind = 'pio', private readonly initialMode = 0) {
+    this.kind = initialKind;
+    this.mode = initialMode;
+  }
 
   /** Applies a SET FEATURES 03h Sector Count value; false when the mode is not supported. */
   select(value: number): boolean {
@@ -68,8 +74,8 @@ export class TransferMode {
 
   /** Back to the power-on default. */
   reset(): void {
-    this.kind = 'pio';
-    this.mode = 0;
+    this.kind = this.initialKind;
+    this.mode = this.initialMode;
   }
 
   /** Word 63: MWDMA 0-2 supported, selected mode in bits 10:8. */
@@ -189,8 +195,9 @@ export function atapiIdentify(p: AtapiIdentifyParams): Uint8Array {
   putAtaString(w, 23, 4, p.firmware);
   putAtaString(w, 27, 20, p.model);
   w[48] = 1;
-  w[49] = (1 << 11) | (1 << 9) | (1 << 8); // IORDY, LBA, DMA
+  w[49] = (1 << 9) | (1 << 8); // LBA, DMA (QEMU reports no IORDY for its CD-ROM)
   w[53] = 0x07;
+  w[62] = 0x07; // single word DMA 0-2 supported (QEMU)
   w[63] = p.transferMode.word63;
   w[64] = 0x03;
   w[65] = 0xb4;
@@ -200,15 +207,12 @@ export function atapiIdentify(p: AtapiIdentifyParams): Uint8Array {
   w[71] = 30; // typical time from PACKET to bus release (ns)
   w[72] = 30; // typical time from SERVICE to BSY cleared
   w[80] = 0x1e; // ATA/ATAPI-1 .. 4 (QEMU)
-  w[82] = (1 << 14) | (1 << 4); // NOP, PACKET feature set
-  w[83] = 1 << 14;
-  w[84] = 1 << 14;
-  w[85] = (1 << 14) | (1 << 4);
-  w[86] = 0;
-  w[87] = 1 << 14;
+  // Words 82-87 (command sets), 93 (hardware reset result) and the integrity word are 0,
+  // as in QEMU's ide_atapi_identify, which Linux libata and SeaBIOS are used to.
   w[88] = p.transferMode.word88;
-  w[93] = 1 | (1 << 14) | 0x2000;
-  return finish(w);
+  const out = new Uint8Array(512);
+  for (let i = 0; i < 256; i++) { out[2 * i] = w[i]! & 0xff; out[2 * i + 1] = w[i]! >> 8; }
+  return out;
 }
 
 /** Sets the integrity word (signature A5h, checksum making the byte sum 0) and returns bytes. */

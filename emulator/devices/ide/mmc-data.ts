@@ -99,7 +99,7 @@ export function inquiryData(s: InquiryStrings): Uint8Array {
 /** Fixed-format sense data (18 bytes). */
 export function senseData(key: number, asc: number, ascq: number): Uint8Array {
   const b = new Uint8Array(18);
-  b[0] = 0x70; // current error, fixed format
+  b[0] = 0xf0; // valid, current error, fixed format (QEMU sets Valid)
   b[2] = key & 0x0f;
   b[7] = 18 - 8; // additional sense length
   b[12] = asc;
@@ -132,7 +132,8 @@ export function tocData(format: number, msf: boolean, startTrack: number, sector
       b[3] = 1; // last track
       descs.forEach((d, i) => {
         const at = 4 + 8 * i;
-        b[at + 1] = 0x14; // ADR 1 (Q sub-channel position), control 4 (data track)
+        // ADR 1 (Q sub-channel position), control 4 (data track); QEMU gives the lead-out 16h.
+        b[at + 1] = d.track === 0xaa ? 0x16 : 0x14;
         b[at + 2] = d.track;
         putAddress(b, at + 4, d.lba, msf);
       });
@@ -141,11 +142,9 @@ export function tocData(format: number, msf: boolean, startTrack: number, sector
     case 1: {
       const b = new Uint8Array(12);
       put16(b, 0, 10);
-      b[2] = 1; // first complete session
-      b[3] = 1; // last complete session
-      b[5] = 0x14;
-      b[6] = 1; // first track in the last complete session
-      putAddress(b, 8, 0, msf);
+      // First and last complete session 1; the track descriptor stays zero as in QEMU.
+      b[2] = 1;
+      b[3] = 1;
       return b;
     }
     case 2: {
@@ -346,4 +345,31 @@ export function subchannelData(subQ: boolean, format: number, msf: boolean): Uin
     default:
       return null;
   }
+}
+
+/**
+ * INQUIRY vital product data (SPC-3 7.6) as QEMU's ATAPI drive returns it (hw/ide/atapi.c
+ * cmd_inquiry): page 00h lists 00h and 83h; page 83h (device identification) holds an
+ * ASCII vendor-specific descriptor with the serial number and, when the allocation
+ * length leaves room for it, a T10 vendor descriptor "ATA" + model + serial. An
+ * allocation length too small for the first descriptor is 'short' (QEMU reports DATA
+ * PHASE ERROR); an unknown page is null.
+ */
+export function vpdPage(page: number, allocationLength: number, serial: string, model: string): Uint8Array | 'short' | null {
+  const b: number[] = [0x05, page, 0, 0];
+  const ascii = (text: string, len: number): number[] => [...text.padEnd(len, ' ').slice(0, len)].map((c) => c.charCodeAt(0) & 0x7f);
+  switch (page) {
+    case 0x00:
+      b.push(0x00, 0x83);
+      break;
+    case 0x83:
+      if (allocationLength < 4 + 24) return 'short';
+      b.push(0x02, 0x00, 0x00, 20, ...ascii(serial, 20));
+      if (allocationLength >= b.length + 72) b.push(0x02, 0x01, 0x00, 68, ...ascii('ATA', 8), ...ascii(model, 40), ...ascii(serial, 20));
+      break;
+    default:
+      return null;
+  }
+  b[3] = b.length - 4;
+  return Uint8Array.from(b);
 }
