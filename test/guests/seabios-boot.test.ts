@@ -76,3 +76,20 @@ describe.skipIf(kvmSkip !== '')(`vireo run --backend kvm${kvmSkip ? ` (skipped: 
     expect(run.stderr).toMatch(/deterministic mode needs the interpreter/);
   }, 60_000);
 });
+
+// El Torito over ATAPI: SeaBIOS boots the test ISO from the IDE CD-ROM and ISOLINUX reads
+// the kernel and initrd through the BIOS (INT 13h -> ATAPI READ(10)). Quick: it stops there.
+const isoTools = (await import('../fixtures/linux-guest.js')).linuxGuestToolsAvailable();
+const cdSkip = skip || (isoTools.ok ? '' : isoTools.reason);
+describe.skipIf(cdSkip !== '')(`vireo run --cdrom${cdSkip ? ` (skipped: ${cdSkip})` : ''}`, () => {
+  it('boots the isolinux CD and loads the kernel and initrd from it', async () => {
+    const { buildLinuxTestIso } = await import('../fixtures/linux-guest.js');
+    const iso = buildLinuxTestIso({ script: 'true' });
+    const run = await runVireo(['run', '--cdrom', iso, '--serial', 'stdio', '--memory', '128M', '--timeout', '120',
+      '--exit-on', 'Loading /boot/initrd.gz...ok'], { timeoutMs: 180_000 });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/ISOLINUX 6\.\d+/);
+    expect(run.stdout).toContain('Loading /boot/vmlinuz... ok');
+    expect(run.stdout).toContain('Loading /boot/initrd.gz...ok');
+  }, 240_000);
+});
