@@ -22,6 +22,8 @@ export const VmEntry = z.object({
   state: VmRunState,
   /** Why the VM is in its state when that needs explaining (e.g. the crash reason). */
   stateReason: z.string().optional(),
+  /** While the VM has a worker: the CPU backend actually in use (the config's `backend` is the request). */
+  backendInUse: z.enum(['interp', 'kvm']).optional(),
 });
 /** @see VmEntry */
 export type VmEntry = z.infer<typeof VmEntry>;
@@ -159,6 +161,11 @@ export const apiMethods = {
   'vm.list': { params: Empty, result: z.object({ vms: z.array(VmEntry), errors: z.array(LibraryError) }) },
   'vm.get': { params: VmId, result: VmEntry },
   'vm.create': { params: z.object({ draft: VmConfigDraft }).strict(), result: VmEntry },
+  /**
+   * Replaces a VM's configuration. Refused with 'conflict' while the VM is active, except
+   * when the only change is the media of existing CD-ROM drives (path/format): that is
+   * applied to the running machine (worker `cdrom-change`) and saved.
+   */
   'vm.update': { params: z.object({ id: z.string().min(1), config: VmConfig }).strict(), result: VmEntry },
   'vm.delete': {
     params: z.object({ id: z.string().min(1), deleteDrivePaths: z.array(z.string()).default([]) }).strict(),
@@ -175,6 +182,24 @@ export const apiMethods = {
    * the machine at the next slice boundary; with ACPI it will press the power button.
    */
   'vm.stop': { params: VmId, result: VmEntry },
+  /**
+   * Graceful shut down, as virt-manager's: presses the ACPI power button of a running (or
+   * paused: it is resumed first) VM and waits for the guest to power off (state stopping,
+   * then stopped). If the guest does not power off within the host's shutdown timeout
+   * (default 60 s), the VM is left running with stateReason "The guest did not respond
+   * to the ACPI power button; use Force off"; the call still succeeds with that entry.
+   */
+  'vm.shutdown': { params: VmId, result: VmEntry },
+  /**
+   * Copies VM `id`'s configuration under a new id and `name` (unique, like every VM name).
+   * With `copyDisks`, each disk image is copied next to the original under a new file name
+   * (byte copy; refuses to overwrite an existing file; refused while the VM is active);
+   * without, the clone shares the images. CD-ROM media are always shared.
+   */
+  'vm.clone': {
+    params: z.object({ id: z.string().min(1), name: z.string().trim().min(1, 'name must not be empty').max(100), copyDisks: z.boolean() }).strict(),
+    result: z.object({ entry: VmEntry, copiedFiles: z.array(z.object({ from: z.string(), to: z.string() })) }),
+  },
   /** Pulls the plug: ends the VM's emulator at once, whatever it is doing. */
   'vm.forceOff': { params: VmId, result: VmEntry },
   /** Pauses a running VM. */

@@ -84,6 +84,13 @@ export const HostToWorker = z.discriminatedUnion('type', [
    * Ctrl+Alt+Del = [0x1D, 0x38, 0xE053].
    */
   z.object({ type: z.literal('send-keys'), keys: z.array(ScanCode).min(1).max(8) }).strict(),
+  /**
+   * Changes the medium of a CD-ROM drive of the running machine: `slot` is the index of
+   * that drive in the start config's `drives`; `path` an ISO 9660 image to insert, or null
+   * to eject. The worker answers `cdrom-changed` with the same `requestId`, or `error`
+   * with it when the change failed (the old medium then stays).
+   */
+  z.object({ type: z.literal('cdrom-change'), requestId: z.number().int(), slot: z.number().int().nonnegative(), path: z.string().min(1).nullable() }).strict(),
 ]);
 /** @see HostToWorker */
 export type HostToWorker = z.infer<typeof HostToWorker>;
@@ -119,6 +126,8 @@ export const WorkerToHost = z.discriminatedUnion('type', [
   z.object({ type: z.literal('rfb-closed'), connId: ConnId, reason: z.string() }).strict(),
   /** The TCP VNC listener of `config.vnc`: the bound port, or null and why it failed. */
   z.object({ type: z.literal('vnc-listening'), port: z.number().int().nullable(), error: z.string().optional() }).strict(),
+  /** The medium change of `cdrom-change` `requestId` is done (the guest sees a media change). */
+  z.object({ type: z.literal('cdrom-changed'), requestId: z.number().int(), slot: z.number().int().nonnegative() }).strict(),
 ]);
 /** @see WorkerToHost */
 export type WorkerToHost = z.infer<typeof WorkerToHost>;

@@ -114,7 +114,7 @@ describe('host API dispatcher', () => {
       expect(await call('vm.screenText', 4)).toMatchObject({ ok: true, result: { text: 'fake screen' } });
       expect(errorOf(await call('vm.start', 5))).toEqual({ code: 'conflict', message: 'VM "Alpine" is already running' });
       const upd = await hooked.handleMessage({ kind: 'call', id: 6, method: 'vm.update', params: { id, config: { ...entry.config, cpus: 2 } } });
-      expect(errorOf(upd)).toEqual({ code: 'conflict', message: 'id: VM "Alpine" is running; shut it down before editing it' });
+      expect(errorOf(upd)).toEqual({ code: 'conflict', message: 'cpus: VM "Alpine" is running; only CD-ROM media can change while it runs; shut it down to apply the other changes' });
       expect(await call('vm.pause', 7)).toMatchObject({ ok: true, result: { state: 'paused' } });
       expect(await call('vm.resume', 8)).toMatchObject({ ok: true, result: { state: 'running' } });
       expect(await call('test.killWorker', 9)).toMatchObject({ ok: true });

@@ -6,7 +6,7 @@
  * byte streams, not API messages: each shell carries them its own way (`openSerial`).
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -19,6 +19,8 @@ import { createDisk } from '../../emulator/index.js';
 import { DownloadManager } from './downloads.js';
 import { FileRoots } from './files.js';
 import { NotIsoError, inspectIso, listPresets, loadOsinfo } from './os-detect/index.js';
+import { changedFields, mediaChanges } from './media-change.js';
+import { cloneDiskTargets, copyImages } from './vm-clone.js';
 import type { VmLibrary } from './vm-library.js';
 import {
   VmSupervisor, type SerialHandlers, type SerialSession, type VncHandlers, type VncSession,
@@ -105,8 +107,12 @@ export function createHostApi(options: HostApiOptions): HostApi {
     }
   };
   const ownsSupervisor = options.supervisor === undefined;
-  const supervisor = options.supervisor ?? new VmSupervisor({ describeVm });
   const testHooks = options.testHooks ?? process.env['VIREO_TEST_HOOKS'] === '1';
+  // Test hook: a short ACPI shutdown timeout, so end-to-end tests need not wait a minute.
+  const shutdownOverride = testHooks ? Number(process.env['VIREO_TEST_SHUTDOWN_TIMEOUT_MS'] ?? NaN) : NaN;
+  const supervisor = options.supervisor ?? new VmSupervisor({
+    describeVm, ...(Number.isFinite(shutdownOverride) && shutdownOverride > 0 ? { shutdownTimeoutMs: shutdownOverride } : {}),
+  });
   const dataDir = path.dirname(library.vmsDir);
   const fileRoots = options.fileRoots ?? FileRoots.defaults(dataDir);
   /** The browser shell confines every path it is given; the desktop app trusts its user's choices. */
@@ -122,7 +128,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
   });
 
   function entryOf(config: VmConfig): VmEntry {
-    return { config, ...supervisor.stateOf(config.id) };
+    const backendInUse = supervisor.backendInUseOf(config.id);
+    return { config, ...supervisor.stateOf(config.id), ...(backendInUse ? { backendInUse } : {}) };
   }
 
   /** Refuses to change a VM that has a worker. */
@@ -193,9 +200,44 @@ export function createHostApi(options: HostApiOptions): HostApi {
     'vm.get': async ({ id }) => entryOf(library.get(id)),
     'vm.create': async ({ draft }) => entryOf(await library.create(draft)),
     'vm.update': async ({ id, config }) => {
-      library.get(id);
-      assertNotActive(id, 'editing');
+      const current = library.get(id);
+      if (supervisor.isActive(id)) {
+        const { state } = supervisor.stateOf(id);
+        const changes = mediaChanges(current, config);
+        if (changes === null) {
+          throw new ApiError('conflict',
+            `${changedFields(current, config).join(', ')}: ${describeVm(id)} is ${state}; only CD-ROM media can change while it runs; shut it down to apply the other changes`);
+        }
+        if (state !== 'running' && state !== 'paused') {
+          throw new ApiError('conflict', `id: ${describeVm(id)} is ${state}; wait until it runs or has stopped to change the CD-ROM`);
+        }
+        for (const c of changes) await supervisor.changeCdrom(id, c.slot, c.path);
+      }
       return entryOf(await library.update(id, config));
+    },
+    'vm.clone': async ({ id, name, copyDisks }) => {
+      const source = library.get(id);
+      library.assertNameAvailable(name);
+      if (copyDisks) assertNotActive(id, 'copying the disks of');
+      const targets = copyDisks ? cloneDiskTargets(source, name) : new Map<string, { from: string; to: string }>();
+      const pairs: { from: string; to: string }[] = [];
+      for (const t of targets.values()) {
+        t.to = await confined(t.to, 'copyDisks', true);
+        pairs.push(t);
+      }
+      await copyImages(pairs);
+      const { version: _v, id: _id, createdAt: _c, ...settings } = source;
+      try {
+        const drives = source.drives.map((d) => {
+          const t = targets.get(d.id);
+          return t ? { ...d, path: t.to } : d;
+        });
+        const entry = entryOf(await library.create({ ...settings, name, drives }));
+        return { entry, copiedFiles: [...targets.values()] };
+      } catch (err) {
+        await Promise.all(pairs.map((p) => rm(p.to, { force: true })));
+        throw err;
+      }
     },
     'vm.delete': async ({ id, deleteDrivePaths }) => {
       library.get(id);
@@ -205,6 +247,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
     },
     'vm.start': async ({ id }) => act(id, () => supervisor.start(library.get(id))),
     'vm.stop': async ({ id }) => act(id, (i) => supervisor.stop(i)),
+    // A guest that ignores the power button is not an error: the entry says so (stateReason).
+    'vm.shutdown': async ({ id }) => act(id, async (i) => { await supervisor.shutdown(i); }),
     'vm.forceOff': async ({ id }) => act(id, (i) => supervisor.forceOff(i)),
     'vm.pause': async ({ id }) => act(id, (i) => supervisor.pause(i)),
     'vm.resume': async ({ id }) => act(id, (i) => supervisor.resume(i)),

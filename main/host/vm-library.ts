@@ -218,6 +218,11 @@ export class VmLibrary {
     });
   }
 
+  /** Throws ApiError('conflict') if a VM (other than `selfId`) has `name`, case-insensitively. */
+  assertNameAvailable(name: string, selfId: string | null = null): void {
+    this.assertNameFree(name, selfId);
+  }
+
   private assertNameFree(name: string, selfId: string | null): void {
     const key = nameKey(name);
     for (const vm of this.vms.values()) {

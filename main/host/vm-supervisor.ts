@@ -91,6 +91,8 @@ export interface VmSupervisorOptions {
   startTimeoutMs?: number;
   /** How long a graceful stop may take before the VM is forced off (default 30 s). */
   stopTimeoutMs?: number;
+  /** How long a guest may take to power off after the ACPI power button (`shutdown`, default 60 s). */
+  shutdownTimeoutMs?: number;
   /** How long pause, resume, screenshot and screen text may take (default 15 s). */
   requestTimeoutMs?: number;
   /** Receives the worker's log lines (default: printed when VIREO_DEBUG is set). */
@@ -147,8 +149,11 @@ export function describeStopReason(reason: WorkerStopReason): string {
   }
 }
 
+/** What `shutdown` says when the guest ignores the ACPI power button. */
+export const SHUTDOWN_NO_RESPONSE = 'The guest did not respond to the ACPI power button; use Force off';
+
 interface PendingRequest {
-  kind: 'screenshot' | 'screen-text';
+  kind: 'screenshot' | 'screen-text' | 'cdrom-change';
   resolve(value: Uint8Array | string): void;
   reject(err: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -204,6 +209,7 @@ export class VmSupervisor {
   private readonly statsSamples: number;
   private readonly startTimeoutMs: number;
   private readonly stopTimeoutMs: number;
+  private readonly shutdownTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly log: (id: string, message: string) => void;
   private nextRequestId = 1;
@@ -222,6 +228,7 @@ export class VmSupervisor {
     this.statsSamples = Math.min(options.statsSamples ?? DEFAULT_STATS_SAMPLES, VM_STATS_MAX_SAMPLES);
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
     this.log = options.log ?? ((id, message) => { if (process.env['VIREO_DEBUG']) console.error(`vireo: ${id}: ${message}`); });
   }
@@ -233,6 +240,13 @@ export class VmSupervisor {
     const s = this.sessions.get(id);
     if (!s) return { state: 'stopped' };
     return s.reason === undefined ? { state: s.state } : { state: s.state, stateReason: s.reason };
+  }
+
+  /** The CPU backend VM `id`'s worker runs on, while it has one; else null. */
+  backendInUseOf(id: string): 'interp' | 'kvm' | null {
+    const s = this.sessions.get(id);
+    // The worker config carries no backend choice yet: every worker runs the interpreter.
+    return s?.run && ACTIVE.has(s.state) ? 'interp' : null;
   }
 
   /** True while VM `id` has a worker (starting, running, paused or stopping). */
@@ -308,6 +322,64 @@ export class VmSupervisor {
     this.setState(s, 'stopping', undefined);
     await this.waitFor(s, (st) => st === 'stopped', this.stopTimeoutMs, 'stop', () => {
       this.terminate(s, `Did not shut down within ${this.stopTimeoutMs / 1000} s; forced off`);
+    });
+  }
+
+  /**
+   * Graceful shut down (virt-manager's "Shut Down"): presses the ACPI power button and
+   * waits for the guest to power off (stopping, then stopped). A paused VM is resumed
+   * first. If the guest has not powered off within the shutdown timeout, the VM goes back
+   * to running with the reason {@link SHUTDOWN_NO_RESPONSE} and this resolves to
+   * 'no-response' (nothing is forced: Force off is the user's call).
+   */
+  async shutdown(id: string): Promise<'stopped' | 'no-response'> {
+    const s = this.session(id);
+    if (s.state === 'stopped' || s.state === 'crashed') {
+      throw new ApiError('conflict', `${this.describeVm(id)} is ${s.state}; cannot shut it down (needs: running or paused)`);
+    }
+    if (s.state === 'stopping') {
+      await this.waitFor(s, (st) => st === 'stopped', this.shutdownTimeoutMs, 'shut down');
+      return 'stopped';
+    }
+    const run = this.requireRun(s, ['running', 'paused'], 'shut down');
+    if (s.state === 'paused') this.post(s, run, { type: 'resume' });
+    this.post(s, run, { type: 'power-button' });
+    this.setState(s, 'stopping', 'Shutting down: the ACPI power button was pressed');
+    let timedOut = false;
+    try {
+      await this.waitFor(s, (st) => st === 'stopped', this.shutdownTimeoutMs, 'shut down', () => {
+        timedOut = true;
+        if (s.run === run && s.state === 'stopping') this.setState(s, 'running', SHUTDOWN_NO_RESPONSE);
+      });
+    } catch (err) {
+      if (timedOut && s.run === run) return 'no-response';
+      throw err;
+    }
+    return 'stopped';
+  }
+
+  /**
+   * Changes the medium of CD-ROM `slot` (index in the worker config's drives) of the
+   * running or paused VM `id`: `path` an ISO image, or null to eject. Resolves once the
+   * worker confirms; rejects with its error (the old medium stays).
+   */
+  async changeCdrom(id: string, slot: number, path: string | null): Promise<void> {
+    const s = this.session(id);
+    const run = this.requireRun(s, ['running', 'paused'], 'change the CD-ROM of');
+    const requestId = this.nextRequestId++;
+    await new Promise<Uint8Array | string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        run.pending.delete(requestId);
+        reject(new ApiError('internal', `${this.describeVm(id)}: the emulator did not confirm the CD-ROM change within ${this.requestTimeoutMs / 1000} s`));
+      }, this.requestTimeoutMs);
+      run.pending.set(requestId, { kind: 'cdrom-change', resolve, reject, timer });
+      try {
+        this.post(s, run, { type: 'cdrom-change', requestId, slot, path });
+      } catch (err) {
+        clearTimeout(timer);
+        run.pending.delete(requestId);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -554,7 +626,7 @@ export class VmSupervisor {
     }
   }
 
-  private request(id: string, kind: PendingRequest['kind']): Promise<Uint8Array | string> {
+  private request(id: string, kind: 'screenshot' | 'screen-text'): Promise<Uint8Array | string> {
     const s = this.session(id);
     const run = this.requireRun(s, ['running', 'paused'], kind === 'screenshot' ? 'take a screenshot of' : 'read the screen of');
     const requestId = this.nextRequestId++;
@@ -708,6 +780,17 @@ export class VmSupervisor {
         } catch (err) {
           console.error(`vireo: screen viewer of ${this.describeVm(s.id)} failed: ${errorText(err)}`);
         }
+        return;
+      }
+      case 'cdrom-changed': {
+        const p = run.pending.get(msg.requestId);
+        if (!p || p.kind !== 'cdrom-change') {
+          this.log(s.id, `unexpected cdrom-changed answer for request ${msg.requestId}`);
+          return;
+        }
+        clearTimeout(p.timer);
+        run.pending.delete(msg.requestId);
+        p.resolve('');
         return;
       }
       case 'vnc-listening':
