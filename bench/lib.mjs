@@ -207,10 +207,11 @@ export function fmt(x) {
  * Prints a table: one block of rows (min, med, max) per emulator, one column per metric.
  * `rows`: [{ key, label, runs: [metrics objects], note?, failures? }] where `note` (e.g.
  * "not available: ...") replaces the numbers. `ratios`: [{ label, num, den }] rows of
- * median(num) / median(den) per metric, num and den being row keys.
+ * median(num) / median(den) per metric, num and den being row keys. `rowTitle`: the first
+ * column's heading (default "emulator").
  */
-export function printTable({ title, metrics, rows, ratios = [] }) {
-  const head = ['emulator', 'stat', ...metrics.map((m) => m.title)];
+export function printTable({ title, metrics, rows, ratios = [], rowTitle = 'emulator' }) {
+  const head = [rowTitle, 'stat', ...metrics.map((m) => m.title)];
   const body = [];
   const medians = new Map();
   for (const row of rows) {

@@ -6,9 +6,11 @@
  *    prints a boot marker, runs a CPU workload it times itself, prints a done marker and
  *    powers off. Runs are interleaved (run 1 of every emulator, then run 2, ...).
  * 2. CPU microbenchmark (bench/cpu-mips.mjs).
+ * 3. Vireo-only app metrics (bench/app-metrics.mjs): RFB updates/s (rfb), browser-shell
+ *    cold start (coldstart), emulator worker memory beyond guest RAM (workermem).
  *
  * usage: node bench/run.mjs [--runs N] [--only vireo,qemu,v86,v86-jit,v86-nojit]
- *          [--suite linux,mips] [--timeout-sec S] [--work-mib N] [--mips-minstr M] [--no-json]
+ *          [--suite linux,mips,rfb,coldstart,workermem] [--timeout-sec S] [--work-mib N] [--mips-minstr M] [--rfb-seconds S] [--no-json]
  * Results: a table on stdout, one JSON line per run in bench/results/results.jsonl.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -17,12 +19,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BOOT_MARKER, DONE_MARKER, WORK_RE, buildBenchIso, guestToolsMissing } from './guest.mjs';
 import { MIPS_EMULATORS, runMipsBench } from './cpu-mips.mjs';
+import { runColdStartBench, runRfbBench, runWorkerMemBench } from './app-metrics.mjs';
 import {
   BENCH_DIR, EMULATORS, LABELS, REPO_DIR, RESULTS_FILE, appendResult, environmentInfo, parseOnly, printTable,
   qemuMissing, ratioRows, runMeasured, v86Missing, warnIfBusy,
 } from './lib.mjs';
 
 const MEMORY_MIB = 256;
+/** Every suite, in run order (all by default). */
+const SUITES = ['linux', 'mips', 'rfb', 'coldstart', 'workermem'];
 /**
  * Extra kernel arguments: skip the crypto self-tests at boot (about 60 % of this kernel's
  * boot in QEMU TCG) and the ISA PnP scan, CPU work that says little about an emulator and
@@ -38,10 +43,11 @@ const V86_POWER_OFF = ['reboot: Power down', 'reboot: System halted'];
 const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options])
   --runs N            runs per emulator, interleaved (default 3)
   --only LIST         emulators: vireo,qemu,v86-jit,v86-nojit (v86 = both); default all
-  --suite LIST        linux,mips (default both)
+  --suite LIST        linux,mips,rfb,coldstart,workermem (default all)
   --timeout-sec S     per-run timeout; the child's process group is killed (default 300)
   --work-mib N        MiB of zeros the guest hashes with sha256sum (default 4)
   --mips-minstr M     millions of loop instructions of the CPU microbenchmark (default 60)
+  --rfb-seconds S     measured seconds per RFB run and encoding (default 2)
   --no-json           do not append to bench/results/results.jsonl`;
 
 function commandFor(emu, iso) {
@@ -207,10 +213,11 @@ async function main() {
     options: {
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
-      suite: { type: 'string', default: 'linux,mips' },
+      suite: { type: 'string', default: SUITES.join(',') },
       'timeout-sec': { type: 'string', default: '300' },
       'work-mib': { type: 'string', default: '4' },
       'mips-minstr': { type: 'string', default: '60' },
+      'rfb-seconds': { type: 'string', default: '2' },
       'no-json': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -224,8 +231,10 @@ async function main() {
   if (!(timeoutSec > 0)) throw new Error(`--timeout-sec: expected a positive number, got "${values['timeout-sec']}"`);
   if (!Number.isInteger(workMiB) || workMiB < 1 || workMiB > 128) throw new Error(`--work-mib: expected 1..128, got "${values['work-mib']}"`);
   if (!(minstr > 0)) throw new Error(`--mips-minstr: expected a positive number, got "${values['mips-minstr']}"`);
+  const rfbSeconds = Number(values['rfb-seconds']);
+  if (!(rfbSeconds > 0 && rfbSeconds <= 60)) throw new Error(`--rfb-seconds: expected a number in (0, 60], got "${values['rfb-seconds']}"`);
   const suites = values.suite.split(',').map((s) => s.trim());
-  for (const s of suites) if (s !== 'linux' && s !== 'mips') throw new Error(`--suite: unknown suite "${s}" (linux, mips)`);
+  for (const s of suites) if (!SUITES.includes(s)) throw new Error(`--suite: unknown suite "${s}" (${SUITES.join(', ')})`);
   const only = parseOnly(values.only, EMULATORS);
   const json = values['no-json'] ? null : RESULTS_FILE;
 
@@ -234,6 +243,9 @@ async function main() {
   warnIfBusy();
   if (suites.includes('linux')) await runLinuxBench({ runs, only, timeoutSec, workMiB, json, env });
   if (suites.includes('mips')) await runMipsBench({ runs, only: only.filter((e) => MIPS_EMULATORS.includes(e)), timeoutSec, minstr, json, env });
+  if (suites.includes('rfb')) await runRfbBench({ runs, seconds: rfbSeconds, timeoutSec, json, env });
+  if (suites.includes('coldstart')) await runColdStartBench({ runs, timeoutSec, json, env });
+  if (suites.includes('workermem')) await runWorkerMemBench({ runs, timeoutSec, json, env });
   if (json) console.log(`\nresults appended to ${path.relative(process.cwd(), json)}`);
 }
 
