@@ -176,6 +176,8 @@ export class PcBoard {
   readonly router: InterruptRouter;
   private lapicRegion: MemoryRegion | undefined;
   readonly ide: Piix3Ide;
+  /** The CD-ROM drives by IDE position ("channel.unit"), for media changes at run time. */
+  readonly cdroms = new Map<string, AtapiCdrom>();
   /** The virtio functions on the bus, by id ("virtio-net0", "virtio-blk0", ...). */
   readonly virtio = new Map<string, VirtioPci>();
   /** The virtio-serial device (guest agent channel), when present. */
@@ -364,7 +366,9 @@ export class PcBoard {
         if (!d.backend) throw new Error(`IDE ${channel}.${unit}: a disk needs an image`);
         this.ide.attach(channel, unit, new AtaDisk({ id: `ide${channel}-hd${unit}`, backend: d.backend }));
       } else {
-        this.ide.attach(channel, unit, new AtapiCdrom({ id: `ide${channel}-cd${unit}`, medium: d.backend }));
+        const cd = new AtapiCdrom({ id: `ide${channel}-cd${unit}`, medium: d.backend });
+        this.cdroms.set(`${channel}.${unit}`, cd);
+        this.ide.attach(channel, unit, cd);
       }
     }
     this.pciBus.add(1, 1, this.ide);

@@ -10,6 +10,8 @@ import { createNodeTiming } from '../host/node-timing.js';
 import { loadFirmware } from '../host/firmware-files.js';
 import { PcMachine } from '../machine/pc-machine.js';
 import { closeDrives, openDrives } from '../host/open-drives.js';
+import { openDisk } from '../host/open-disk.js';
+import type { BlockBackend } from '../storage/block-backend.js';
 import { hostEntropy, startUserNetwork, type StartedNetwork } from '../host/machine-network.js';
 import type { AttachedDrive } from '../machine/drives.js';
 import { MachineConsole } from './machine-console.js';
@@ -26,6 +28,31 @@ let machine: PcMachine | undefined;
 let machineConsole: MachineConsole | undefined;
 
 let starting = false;
+/** The drives of the running machine, and each CD-ROM drive's current medium (by drive index). */
+let runningDrives: AttachedDrive[] = [];
+let media: Array<BlockBackend | null> = [];
+
+/**
+ * Inserts an ISO into, or ejects the medium of, CD-ROM drive `slot` (its index in the start
+ * config's drives) while the guest runs: the guest sees the media change (UNIT ATTENTION,
+ * GESN events), as when the virtio driver ISO is swapped in during Windows Setup.
+ */
+async function changeCdrom(m: PcMachine, slot: number, path: string | null): Promise<void> {
+  const drive = runningDrives[slot];
+  if (!drive || drive.kind !== 'cdrom' || drive.bus !== 'ide') throw new Error(`cdrom-change: drive ${slot} is not a CD-ROM drive`);
+  const cd = m.board.cdroms.get(`${drive.slot.channel}.${drive.slot.unit}`);
+  if (!cd) throw new Error(`cdrom-change: no CD-ROM at IDE ${drive.slot.channel}.${drive.slot.unit}`);
+  const next = path === null ? null : await openDisk(path, { format: 'iso', readOnly: true, validateIso: true });
+  if (cd.currentMedium && !cd.eject()) {
+    await next?.close();
+    throw new Error('cdrom-change: the guest has locked the tray (PREVENT ALLOW MEDIUM REMOVAL); it was asked to release the medium, try again');
+  }
+  if (next) cd.insert(next);
+  const old = media[slot] ?? null;
+  media[slot] = next;
+  await m.board.ide.settled(); // no read of the old medium is still in flight
+  await old?.close();
+}
 
 async function start(config: WorkerMachineConfig): Promise<void> {
   if (machine || starting) { send({ type: 'error', message: 'start: the machine is already running' }); return; }
@@ -35,6 +62,8 @@ async function start(config: WorkerMachineConfig): Promise<void> {
   const bios = loadFirmware('bios-256k.bin', only(config.biosPath)).bytes;
   const vgaBios = loadFirmware('vgabios-stdvga.bin', only(config.vgaBiosPath)).bytes;
   const drives: AttachedDrive[] = await openDrives(config.drives);
+  runningDrives = drives;
+  media = drives.map((d) => d.backend);
   let net: StartedNetwork | undefined;
   try {
     net = config.net === 'user' ? await startUserNetwork(config.portForwards, (message) => send({ type: 'log', message })) : undefined;
@@ -67,7 +96,7 @@ async function start(config: WorkerMachineConfig): Promise<void> {
     clearInterval(stats);
     await cons.dispose('the machine stopped');
     // Disk images are flushed and closed (and passt ended) before the host hears "stopped".
-    await closeDrives(drives);
+    await closeDrives(drives.map((d, i) => (d.kind === 'cdrom' ? { ...d, backend: media[i] ?? null } : d)));
     await net?.backend.close();
     send({ type: 'stopped', reason });
     port!.close();
@@ -100,6 +129,14 @@ port.on('message', (raw: unknown) => {
       case 'serial-in': machine.serialInput(msg.data); break;
       case 'screenshot': send({ type: 'screenshot', requestId: msg.requestId, png: machine.screenshotPng() }); break;
       case 'screen-text': send({ type: 'screen-text', requestId: msg.requestId, text: machine.screenText() }); break;
+      case 'cdrom-change': {
+        const { requestId, slot, path } = msg;
+        changeCdrom(machine, slot, path).then(
+          () => send({ type: 'cdrom-changed', requestId, slot }),
+          (err: unknown) => send({ type: 'error', message: err instanceof Error ? err.message : String(err), requestId }),
+        );
+        break;
+      }
       case 'rfb-open': machineConsole?.open(msg.connId); break;
       case 'rfb-data': machineConsole?.data(msg.connId, msg.data); break;
       case 'rfb-close': machineConsole?.close(msg.connId); break;
