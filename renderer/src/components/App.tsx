@@ -3,6 +3,7 @@ import { useAppStore } from '../store/context.js';
 import { selectDialog, selectIsEmpty } from '../store/selectors.js';
 import { ConnectionBanner, LoadErrorsBanner, Notices } from './Banners.js';
 import { DeleteVmDialog } from './DeleteVmDialog.js';
+import { CloneVmDialog } from './details/CloneVmDialog.js';
 import { EmptyState } from './EmptyState.js';
 import { Toolbar } from './Toolbar.js';
 import { VmDetails } from './VmDetails.js';
@@ -34,6 +35,7 @@ export function App() {
       )}
       {dialog.kind === 'new-vm' && <NewVmWizard />}
       {dialog.kind === 'delete-vm' && <DeleteVmDialog key={dialog.id} id={dialog.id} />}
+      {dialog.kind === 'clone-vm' && <CloneVmDialog key={dialog.id} id={dialog.id} />}
     </div>
   );
 }

@@ -26,6 +26,15 @@ export function Toolbar() {
       >
         Delete
       </button>
+      <button
+        type="button"
+        className="btn"
+        disabled={!selected}
+        onClick={() => { if (selected) openDialog({ kind: 'clone-vm', id: selected.config.id }); }}
+        title={selected ? `Clone ${selected.config.name}` : 'Select a VM to clone it'}
+      >
+        Clone
+      </button>
       <span className="toolbar-sep" aria-hidden="true" />
       <VmActions vm={selected} />
       <span className="spacer" />

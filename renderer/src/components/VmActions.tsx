@@ -9,7 +9,7 @@ const TITLES: Record<VmAction, string> = {
   pause: 'Pause the VM (its CPU stops; memory is kept)',
   resume: 'Continue the paused VM',
   reset: 'Press the reset button',
-  stop: 'Shut the VM down',
+  stop: 'Shut the VM down: presses the ACPI power button and waits for the guest to power off',
   forceOff: 'Pull the plug: ends the VM at once (unsaved guest data is lost)',
 };
 

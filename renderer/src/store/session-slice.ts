@@ -12,7 +12,7 @@ import type { AppState, StoreMutators } from './types.js';
 export type VmAction = 'start' | 'stop' | 'forceOff' | 'pause' | 'resume' | 'reset';
 
 const METHODS = {
-  start: 'vm.start', stop: 'vm.stop', forceOff: 'vm.forceOff', pause: 'vm.pause', resume: 'vm.resume', reset: 'vm.reset',
+  start: 'vm.start', stop: 'vm.shutdown', forceOff: 'vm.forceOff', pause: 'vm.pause', resume: 'vm.resume', reset: 'vm.reset',
 } as const satisfies Record<VmAction, string>;
 
 /** What each action is called in messages. */
@@ -63,6 +63,10 @@ export function createSessionSlice(client: RendererHostClient): StateCreator<App
       try {
         const entry = await client.call(METHODS[action], { id });
         get().applyVmChanged(entry);
+        // A guest that ignores the ACPI power button stays running; the host says why.
+        if (action === 'stop' && entry.state !== 'stopped' && entry.stateReason) {
+          get().notify('error', `${entry.config.name}: ${entry.stateReason}`);
+        }
       } catch (err) {
         const name = get().vms.find((v) => v.config.id === id)?.config.name ?? id;
         get().notify('error', `${ACTION_LABELS[action]} “${name}” failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -5,7 +5,7 @@ import type { ConnectionState } from '../host-client/index.js';
 import type { AppState, StoreMutators } from './types.js';
 
 /** Which dialog is open. */
-export type DialogState = { kind: 'none' } | { kind: 'new-vm' } | { kind: 'delete-vm'; id: string };
+export type DialogState = { kind: 'none' } | { kind: 'new-vm' } | { kind: 'delete-vm'; id: string } | { kind: 'clone-vm'; id: string };
 
 /** A transient message shown above the panes. */
 export interface Notice {

@@ -3,7 +3,7 @@
  * date by `vm.changed` / `vm.removed` events; the host is the source of truth.
  */
 import type { StateCreator } from 'zustand';
-import type { ApiResult, LibraryError, VmConfigDraft, VmEntry } from '../../../protocol/index.js';
+import type { ApiResult, LibraryError, VmConfig, VmConfigDraft, VmEntry } from '../../../protocol/index.js';
 import type { RendererHostClient } from '../host-client/index.js';
 import type { AppState, StoreMutators } from './types.js';
 
@@ -25,6 +25,10 @@ export interface VmsSlice {
   applyVmRemoved(id: string): void;
   /** Creates a VM; resolves to it, rejects with the host's ApiError. */
   createVm(draft: VmConfigDraft): Promise<VmEntry>;
+  /** Saves a VM's configuration (vm.update); rejects with the host's ApiError. */
+  updateVm(id: string, config: VmConfig): Promise<VmEntry>;
+  /** Clones a VM (vm.clone), optionally copying its disk images. */
+  cloneVm(id: string, name: string, copyDisks: boolean): Promise<ApiResult<'vm.clone'>>;
   /** Deletes a VM and the listed disk images. */
   deleteVm(id: string, deleteDrivePaths: string[]): Promise<ApiResult<'vm.delete'>>;
 }
@@ -63,6 +67,16 @@ export function createVmsSlice(client: RendererHostClient): StateCreator<AppStat
       const entry = await client.call('vm.create', { draft });
       get().applyVmChanged(entry);
       return entry;
+    },
+    async updateVm(id, config) {
+      const entry = await client.call('vm.update', { id, config });
+      get().applyVmChanged(entry);
+      return entry;
+    },
+    async cloneVm(id, name, copyDisks) {
+      const result = await client.call('vm.clone', { id, name, copyDisks });
+      get().applyVmChanged(result.entry);
+      return result;
     },
     async deleteVm(id, deleteDrivePaths) {
       const result = await client.call('vm.delete', { id, deleteDrivePaths });
