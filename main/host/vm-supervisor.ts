@@ -6,9 +6,11 @@
  *   (starting / running / paused / stopping / stopped / crashed) with a reason.
  * - A worker that exits unexpectedly, throws, or posts a malformed message marks its VM
  *   `crashed` with the reason; nothing of it reaches the host process.
- * - Force off terminates the worker. Stop is graceful: the worker's `stop` (today a clean
- *   stop of the machine at the next slice; the ACPI power button comes with the ACPI PM
- *   device, after which stop will wait for the guest to power off).
+ * - Force off terminates the worker. `stop` is the worker's clean stop of the machine at the
+ *   next slice (used when the host closes). `shutdown` is the user's graceful shut down: the
+ *   ACPI power button, then waiting for the guest to power off; a guest that does not react
+ *   within the shutdown timeout stays running with {@link SHUTDOWN_NO_RESPONSE}.
+ * - `changeCdrom` swaps a CD-ROM medium of the running machine (worker `cdrom-change`).
  * - Screenshots and screen text are requests with a timeout.
  * - Per VM it keeps a short ring of CPU samples (from the worker's `stats` plus the
  *   worker thread's event-loop utilization) and a bounded serial history, streamed to
@@ -748,7 +750,8 @@ export class VmSupervisor {
         if (p && msg.requestId !== undefined) {
           clearTimeout(p.timer);
           run.pending.delete(msg.requestId);
-          p.reject(new ApiError('internal', `${this.describeVm(s.id)}: ${msg.message}`));
+          // A refused CD-ROM change is about the user's file (not an ISO, unreadable), not a host fault.
+          p.reject(new ApiError(p.kind === 'cdrom-change' ? 'bad-request' : 'internal', `${this.describeVm(s.id)}: ${msg.message}`));
         } else if (s.state === 'starting') {
           // The machine could not be built (firmware missing, unsupported setting): not a crash.
           this.endRun(s, run, 'stopped', `Could not start: ${msg.message}`);

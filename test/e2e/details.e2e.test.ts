@@ -4,8 +4,9 @@
  * a running SeaBIOS VM, which ignores the ACPI power button: the UI says so and Force off
  * works. Needs `npm run build` first.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -16,6 +17,7 @@ import { chromiumSkipReason, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
 
 const skipReason = chromiumSkipReason();
+const hasXorriso = spawnSync('sh', ['-c', 'command -v xorriso'], { stdio: 'ignore' }).status === 0;
 if (skipReason) console.warn(`details e2e skipped: ${skipReason}`);
 
 /** Calls one API method over a fresh WebSocket (as a second client would). */
@@ -145,7 +147,12 @@ describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down
 
   it('shuts down a running SeaBIOS VM: no response to the power button, then Force off', async () => {
     // A VM without drives (the edited one now has an ISO path that does not exist).
-    resultOf(await apiCall(server, 'vm.create', { draft: { name: 'Power Test', os: { id: 'generic', name: 'Generic' }, cpus: 1, memoryMiB: 64, network: { mode: 'none', model: 'virtio' } } }));
+    resultOf(await apiCall(server, 'vm.create', {
+      draft: {
+        name: 'Power Test', os: { id: 'generic', name: 'Generic' }, cpus: 1, memoryMiB: 64, network: { mode: 'none', model: 'virtio' },
+        drives: [{ id: 'cd0', kind: 'cdrom', path: '', format: 'iso', readOnly: true }],
+      },
+    }));
     await selectVm('Power Test');
     await toolbarButton('Start').click();
     await expect.poll(badge, { timeout: 60_000 }).toBe('Running');
@@ -154,6 +161,21 @@ describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down
     // While running only CD-ROM media can change.
     await page.getByRole('tab', { name: 'Memory' }).click();
     expect(await details().getByLabel('Memory (MiB)').isDisabled()).toBe(true);
+    // ... which is applied to the running machine (needs xorriso for a real ISO).
+    if (hasXorriso) {
+      const iso = path.join(dataDir, 'media.iso');
+      const root = path.join(dataDir, 'media-root');
+      await mkdir(root, { recursive: true });
+      await writeFile(path.join(root, 'README.TXT'), 'media\n');
+      execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'MEDIA', '-o', iso, root], { stdio: 'ignore' });
+      await page.getByRole('tab', { name: 'Disks and CD-ROMs' }).click();
+      const cd = details().getByRole('group', { name: 'CD-ROM cd0' });
+      expect(await details().getByRole('button', { name: 'Add CD-ROM drive' }).count()).toBe(0);
+      await cd.getByLabel('ISO image').fill(iso);
+      await details().getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Saved Power Test.').waitFor({ timeout: 30_000 });
+      expect(await badge()).toBe('Running');
+    }
 
     await toolbarButton('Shut down').click();
     const message = 'The guest did not respond to the ACPI power button; use Force off';
