@@ -12,19 +12,21 @@ const skip = process.env['VIREO_SLOW'] !== '1' ? 'set VIREO_SLOW=1 (npm run test
 describe.skipIf(skip !== '')(`Linux test ISO on vireo run${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('boots to a shell, answers commands over the serial console and powers off', async () => {
     const iso = buildLinuxTestIso({ script: 'echo SHELL-READY; setsid cttyhack sh' });
-    const vm = startVireo(['run', '--cdrom', iso, '--serial', 'stdio', '--memory', '256M', '--timeout', '1700']);
+    const vm = startVireo(['run', '--cdrom', iso, '--serial', 'stdio', '--memory', '256M', '--timeout', '3500']);
     await vm.waitFor(BOOT_MARKER, 1_500_000);
-    const ready = await vm.waitFor('SHELL-READY', 120_000);
-    const at = await vm.waitFor(/[#$] $/m, 120_000, ready);
+    const ready = await vm.waitFor('SHELL-READY', 600_000);
+    // busybox ash prints its banner, then "/ # " followed by a cursor-position query (ESC[6n).
+    const at = await vm.waitFor('built-in shell', 600_000, ready);
+    await vm.waitFor('# ', 600_000, at);
     vm.type('uname -m\n');
-    const u = await vm.waitFor('i686', 120_000, at);
+    const u = await vm.waitFor('i686', 600_000, at);
     vm.type("grep -c '^processor' /proc/cpuinfo; grep -m1 -o 'sse2' /proc/cpuinfo\n");
-    const c = await vm.waitFor('sse2', 120_000, u);
+    const c = await vm.waitFor('sse2', 600_000, u);
     vm.type('dmesg | grep -i -m1 ata_piix\n');
-    await vm.waitFor(/ata_piix/, 120_000, c);
+    await vm.waitFor(/ata_piix/, 600_000, c);
     vm.type('poweroff -f\n');
-    const { status, stderr } = await vm.exit(300_000);
+    const { status, stderr } = await vm.exit(600_000);
     expect(stderr).toBe('');
     expect(status).toBe(0);
-  }, 1_800_000);
+  }, 3_600_000);
 });
