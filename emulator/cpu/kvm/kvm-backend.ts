@@ -54,6 +54,8 @@ import {
 } from './kvm-sys.js';
 import { planSlots, slotsFromFlatView, type ActiveSlot, type KvmMemoryMap } from './kvm-slots.js';
 import { probeKvm } from './kvm-probe.js';
+import { decodeRandInsn, kvmRegOffset } from './kvm-insn.js';
+import { randomBytes } from 'node:crypto';
 
 /** Where interrupts from the board's devices go when KVM owns the interrupt controllers. */
 export interface IrqSink {
@@ -90,6 +92,13 @@ export interface KvmCpuOptions {
 
 const EFLAGS_IF = 0x200;
 const CR0_PE = 1;
+const EFER_LMA = 1 << 10;
+const EFLAGS_CF = 1;
+/** OF, SF, ZF, AF, PF. */
+const EFLAGS_RAND_CLEARED = 0x800 | 0x80 | 0x40 | 0x10 | 0x4;
+/** KVM_INTERNAL_ERROR_EMULATION and its flag KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES (api.rst 5). */
+const KVM_INTERNAL_ERROR_EMULATION = 1;
+const KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES = 1;
 /** CPUID.1 bits the userspace-irqchip mode hides (no local APIC in the board). */
 const CPUID1_EDX_APIC = 1 << 9;
 const CPUID1_ECX_X2APIC = 1 << 21;
@@ -258,6 +267,8 @@ export class KvmCpu implements CpuBackend, IrqSink {
         }
         case KVM_EXIT.INTERNAL_ERROR: {
           const sub = r.u32(L.internal.suberror);
+          if (sub === KVM_INTERNAL_ERROR_EMULATION && this.completeUnemulated()) break;
+          this.opts.log?.(this.describeState(`internal error ${sub}`));
           return this.errorExit(`KVM_EXIT_INTERNAL_ERROR suberror ${sub}: ${KVM_INTERNAL_ERROR[sub] ?? 'unknown'}${this.ripText()}`);
         }
         default:
@@ -326,6 +337,41 @@ export class KvmCpu implements CpuBackend, IrqSink {
       }
       this.c.copyToHost(this.runAddr + BigInt(L.data), b.bytes, len);
     }
+  }
+
+  /**
+   * KVM could not emulate an instruction: complete it here when it is one kvm-insn knows
+   * (RDRAND/RDSEED), using the instruction bytes KVM reports, and go on. False otherwise.
+   */
+  private completeUnemulated(): boolean {
+    const r = this.run_;
+    const I = Layout.run.internal;
+    // emulation_failure: flags (u64) at data[0], then insn_size (u8) and insn_bytes[15].
+    if (r.u32(I.ndata) < 3 || (r.u32(I.data) & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) === 0) return false;
+    const n = Math.min(r.u8(I.data + 8), 15);
+    const bytes = r.bytes.slice(I.data + 9, I.data + 9 + n);
+    const s = this.sregsBuf;
+    const S = Layout.sregs;
+    const G = Layout.segment;
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_SREGS, s.bytes), 'KVM_GET_SREGS');
+    const pe = (s.u32(S.cr0) & CR0_PE) !== 0;
+    const codeBits = !pe ? 16 : s.u8(S.cs + G.l) !== 0 && (s.u32(S.efer) & EFER_LMA) !== 0 ? 64 : s.u8(S.cs + G.db) !== 0 ? 32 : 16;
+    const insn = decodeRandInsn(bytes, codeBits);
+    if (!insn) return false;
+    const g = this.regsBuf;
+    const R = Layout.regs;
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_REGS, g.bytes), 'KVM_GET_REGS');
+    const rnd = randomBytes(8);
+    const at = kvmRegOffset(insn.reg);
+    if (insn.size === 2) g.bytes.set(rnd.subarray(0, 2), at);
+    else if (insn.size === 4) { g.bytes.set(rnd.subarray(0, 4), at); g.bytes.fill(0, at + 4, at + 8); }
+    else g.bytes.set(rnd, at);
+    // CF = 1 (a value is there); OF, SF, ZF, AF, PF = 0 (SDM: RDRAND/RDSEED flags).
+    g.setU64(R.rflags, (g.u32(R.rflags) & ~EFLAGS_RAND_CLEARED) | EFLAGS_CF);
+    const rip = g.big64(R.rip) + BigInt(insn.length);
+    g.setU64(R.rip, codeBits === 64 ? rip : codeBits === 32 ? rip & 0xffffffffn : rip & 0xffffn);
+    this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_REGS, g.bytes), 'KVM_SET_REGS');
+    return true;
   }
 
   /** Userspace irqchip: inject the PIC's vector when the guest can take it, else ask for a window. */
@@ -571,6 +617,50 @@ export class KvmCpu implements CpuBackend, IrqSink {
   private getRflags(): number {
     this.check(this.c.ioctlPtr(this.vcpuFd, KVM.GET_REGS, this.regsBuf.bytes), 'KVM_GET_REGS');
     return this.regsBuf.u32(Layout.regs.rflags);
+  }
+
+  /**
+   * Diagnostics after a failed exit: registers, CS/DS/ES/SS bases, CR0/CR3/CR4/EFER, the
+   * bytes at CS.base+RIP when paging is off, kvm_run's internal-error data and the slots.
+   */
+  describeState(what: string): string {
+    const lines: string[] = [`kvm: ${what}`];
+    try {
+      const r = this.getRegs();
+      const s = this.sregsBuf;
+      const S = Layout.sregs;
+      const G = Layout.segment;
+      const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+      lines.push(`  eax=${hex(r.eax)} ebx=${hex(r.ebx)} ecx=${hex(r.ecx)} edx=${hex(r.edx)} esi=${hex(r.esi)} edi=${hex(r.edi)} ` +
+        `esp=${hex(r.esp)} ebp=${hex(r.ebp)} eip=${hex(r.eip)} eflags=${hex(r.eflags)}`);
+      const seg = (name: string, off: number): string =>
+        `${name}=${hex(s.u16(off + G.selector))} base=${hex(s.u32(off + G.base))} limit=${hex(s.u32(off + G.limit))} db=${s.u8(off + G.db)} type=${s.u8(off + G.type)}`;
+      lines.push(`  ${seg('cs', S.cs)}; ${seg('ds', S.ds)}; ${seg('es', S.es)}; ${seg('ss', S.ss)}`);
+      lines.push(`  cr0=${hex(s.u32(S.cr0))} cr3=${hex(s.u32(S.cr3))} cr4=${hex(s.u32(S.cr4))} efer=${hex(s.u32(S.efer))}`);
+      if ((s.u32(S.cr0) & 0x80000000) === 0) {
+        const lin = (s.u32(S.cs + G.base) + r.eip) >>> 0;
+        const u8 = this.opts.mem.u8;
+        const slot = this.slots.find((x) => lin >= x.gpa && lin < x.gpa + x.sizeBytes);
+        if (slot) {
+          const at = slot.memOffset + (lin - slot.gpa);
+          lines.push(`  code at ${hex(lin)}: ${Array.from(u8.subarray(at, at + 16), (b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+        } else {
+          lines.push(`  code at ${hex(lin)}: no slot`);
+        }
+      }
+      const run = new StructBuf(256);
+      this.c.copyFromHost(run.bytes, this.runAddr, 256);
+      const ndata = Math.min(run.u32(Layout.run.internal.ndata), 16);
+      const data: string[] = [];
+      for (let i = 0; i < ndata; i++) data.push(run.big64(Layout.run.internal.data + 8 * i).toString(16));
+      lines.push(`  internal data (${run.u32(Layout.run.internal.ndata)}): ${data.join(' ')}`);
+    } catch (e) {
+      lines.push(`  (state unavailable: ${(e as Error).message})`);
+    }
+    for (const x of this.slots) {
+      lines.push(`  slot ${x.slot}: gpa 0x${x.gpa.toString(16)} size 0x${x.sizeBytes.toString(16)} mem 0x${x.memOffset.toString(16)} flags ${x.flags}`);
+    }
+    return lines.join('\n');
   }
 
   private ripText(): string {
