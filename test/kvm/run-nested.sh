@@ -18,7 +18,8 @@ OUT=${VIREO_KVM_CACHE:-$HOME/.cache/vireo/kvm-nested}
 CMD=${1:-npx vitest run --configLoader runner test/kvm/inner}
 case "$CMD" in *@*|*\"*) echo "run-nested.sh: the command must not contain @ or \"" >&2; exit 2 ;; esac
 # Inside the guest the tests must know they are meant to run (and fail loudly if KVM is missing).
-FULL="cd $REPO && VIREO_KVM_NESTED=1 HOME=/tmp $CMD"
+# HOME and TMPDIR on the guest's tmpfs (/run): the host's / (and /tmp) are read-only there.
+FULL="cd $REPO && VIREO_KVM_NESTED=1 HOME=/run TMPDIR=/run $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 timeout "${TIMEOUT:-900}" qemu-system-x86_64 \
