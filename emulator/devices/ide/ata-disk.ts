@@ -38,7 +38,7 @@ import {
 } from './ide-constants.js';
 import { IdeDevice, type IdeResetKind, STATUS_READY } from './ide-device.js';
 import { ataIdentify, guessGeometry, type ChsGeometry, TransferMode } from './identify.js';
-import { bool, int, obj, version } from './state-check.js';
+import { bool, int, obj, version } from '../state-check.js';
 
 /** Largest backend request made for one piece of a transfer (sectors; 128 KiB). */
 const CHUNK_SECTORS = 256;

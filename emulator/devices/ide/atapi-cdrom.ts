@@ -57,7 +57,7 @@ import {
   be16, be32, CD_SECTOR_BYTES, configurationData, discInformationData, inquiryData, mechanismStatusData,
   modeSenseData, readCapacityData, vpdPage, senseData, subchannelData, tocData,
 } from './mmc-data.js';
-import { bool, ints, obj, version } from './state-check.js';
+import { bool, ints, obj, version } from '../state-check.js';
 
 /** Length of an ATAPI command packet. */
 export const ATAPI_PACKET_BYTES = 12;

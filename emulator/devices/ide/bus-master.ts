@@ -29,7 +29,7 @@
  */
 import type { AccessSize, IoHandler } from '../device.js';
 import type { DmaResult, IdeDma } from './ide-device.js';
-import { int, obj, version } from './state-check.js';
+import { int, obj, version } from '../state-check.js';
 
 /** Guest-physical memory as DMA sees it; false = the access failed (unmapped, out of RAM). */
 export interface DmaMemory {

@@ -30,7 +30,7 @@ import {
   ATA_REG_ERROR, ATA_REG_LBA_HIGH, ATA_REG_LBA_LOW, ATA_REG_LBA_MID, ATA_REG_NSECTOR, ATA_SR_BSY, ATA_SR_DRQ,
 } from './ide-constants.js';
 import type { IdeBusContext, IdeDevice, IdeDma } from './ide-device.js';
-import { bool, int, obj, version } from './state-check.js';
+import { bool, int, obj, version } from '../state-check.js';
 
 /** Sink for guest-misuse and backend-error messages (the board rate-limits). */
 export type IdeLog = (message: string) => void;

@@ -23,7 +23,7 @@ import {
   ATA_DEV_DEV, ATA_DEV_OBS, ATA_ER_ABRT, ATA_SR_BSY, ATA_SR_DRDY, ATA_SR_DRQ, ATA_SR_DSC, ATA_SR_ERR,
   ATAPI_SIGNATURE_HIGH, ATAPI_SIGNATURE_MID,
 } from './ide-constants.js';
-import { bool, int } from './state-check.js';
+import { bool, int } from '../state-check.js';
 
 /** Outcome of one bus-master transfer request. */
 export type DmaResult =

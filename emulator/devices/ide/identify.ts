@@ -14,7 +14,7 @@
  * World Wide Name, the ATA-8 words beyond 127.
  */
 import { ATA_MAX_MULT_SECTORS } from './ide-constants.js';
-import { int, obj } from './state-check.js';
+import { int, obj } from '../state-check.js';
 
 /** A CHS geometry. */
 export interface ChsGeometry {

@@ -24,7 +24,7 @@ import { type BarChangeCallback, type GuestLog, PciFunction } from '../pci/pci-f
 import { BusMaster, type DmaMemory } from './bus-master.js';
 import { IdeChannel } from './ide-channel.js';
 import type { IdeDevice } from './ide-device.js';
-import { obj } from './state-check.js';
+import { obj } from '../state-check.js';
 
 /** Vendor and device id of the PIIX3 IDE function. */
 export const PIIX3_IDE_VENDOR_ID = 0x8086;
