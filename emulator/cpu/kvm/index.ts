@@ -17,8 +17,14 @@ export interface KvmBoardView {
   readonly mem: GuestMemory;
   readonly addressSpace: KvmMemoryMap;
   readonly vmOps: VmOps;
-  /** The board's 8259, used with `irqchip: 'userspace'`. */
+  /** The board's 8259, used with `irqchip: 'userspace'` when there is no `router`. */
   readonly pic: InterruptSource;
+  /**
+   * The board's interrupt router (8259 through LINT0, plus its TypeScript local APIC), used
+   * with `irqchip: 'userspace'` when present, as the interpreter uses it: Linux switches to
+   * the local APIC and IOAPIC, whose interrupts never reach the bare 8259's INTR.
+   */
+  readonly router?: InterruptSource;
 }
 
 /** Options of `createKvmCpu`. */
@@ -37,7 +43,8 @@ export function createKvmCpu(board: KvmBoardView, opts: CreateKvmCpuOptions = {}
     memoryMap: board.addressSpace,
     ops: board.vmOps,
     irqchip,
-    interrupts: irqchip === 'userspace' ? board.pic : undefined,
+    interrupts: irqchip === 'userspace' ? board.router ?? board.pic : undefined,
+    localApic: irqchip === 'userspace' && board.router !== undefined,
     sliceMs: opts.sliceMs,
     log: opts.log,
   });

@@ -17,7 +17,10 @@
  * - `irqchip: 'userspace'` (works with the pc board as it is): the board's TypeScript
  *   8259 is the InterruptSource; when INTR is up and the guest can take it we KVM_INTERRUPT
  *   the acknowledged vector, otherwise we set request_interrupt_window. HLT exits to us
- *   and becomes CpuExit.Halt. CPUID reports no local APIC (the board has none).
+ *   and becomes CpuExit.Halt. With `localApic` the InterruptSource is the board's APIC
+ *   router (its TypeScript local APIC answers the 0xFEE00000 MMIO window) and CPUID keeps
+ *   the APIC bit; without it CPUID hides the local APIC (KVM may still set the bit from its
+ *   APIC base MSR; kvm_update_cpuid_runtime).
  * - `irqchip: 'kernel'`: KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2 (in-kernel PIC, IOAPIC,
  *   LAPIC and PIT; they answer their ports and the IOAPIC MMIO window inside the kernel),
  *   device interrupts go through `irqSink` (KVM_IRQ_LINE), HLT sleeps inside KVM_RUN.
@@ -82,6 +85,8 @@ export interface KvmCpuOptions {
   irqchip: 'userspace' | 'kernel';
   /** The PIC's INTR/INTA, required with `irqchip: 'userspace'`. */
   interrupts?: InterruptSource;
+  /** `interrupts` includes a local APIC (userspace irqchip): CPUID reports one. */
+  localApic?: boolean;
   /** Longest time one run() stays in the guest, in host ms (default 4). */
   sliceMs?: number;
   /** Diagnostics. */
@@ -564,7 +569,7 @@ export class KvmCpu implements CpuBackend, IrqSink {
         let edx = buf.u32(at + E.edx);
         if (this.opts.irqchip === 'userspace') {
           ecx &= ~(CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE);
-          edx &= ~CPUID1_EDX_APIC;
+          if (!this.opts.localApic) edx &= ~CPUID1_EDX_APIC;
         }
         buf.setU32(at + E.ecx, ecx);
         buf.setU32(at + E.edx, edx);
