@@ -16,31 +16,14 @@ import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ResultMessage } from '../../protocol/index.js';
 import { RfbMiniClient, rgbaDiff } from '../../main/host/test-support/rfb-mini-client.js';
 import { chromiumSkipReason, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { apiCall } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`console e2e skipped: ${skipReason}`);
 
-/** Calls one API method over a fresh WebSocket (as a second client would). */
-async function apiCall(server: ServerProcess, method: string, params: unknown): Promise<ResultMessage> {
-  const ws = new WebSocket(`${server.origin.replace(/^http/, 'ws')}/api?token=${server.token}`, { headers: { Origin: server.origin } });
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  try {
-    const answer = new Promise<ResultMessage>((resolve) => {
-      ws.on('message', (data) => {
-        const parsed = ResultMessage.safeParse(JSON.parse(String(data)));
-        if (parsed.success && parsed.data.id === 1) resolve(parsed.data);
-      });
-    });
-    ws.send(JSON.stringify({ kind: 'call', id: 1, method, params }));
-    return await answer;
-  } finally {
-    ws.close();
-  }
-}
 
 async function apiResult<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
   const r = await apiCall(server, method, params);
