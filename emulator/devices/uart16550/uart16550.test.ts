@@ -105,6 +105,31 @@ describe('Uart16550', () => {
     expect(uart.queuedBytes).toBe(30 - 14);
   });
 
+  it('hands host bytes to the guest once when the drained callback re-enters receive (as PcMachine pumps)', () => {
+    const clock = new VirtualClock();
+    const pending: number[] = [];
+    // PcMachine's pump: offer everything pending, drop what was taken; onRxDrained pumps again.
+    const pump = (): void => {
+      if (pending.length === 0) return;
+      const taken = uart.receive(pending);
+      pending.splice(0, taken);
+    };
+    const uart: Uart16550 = new Uart16550({ irq: new FakeIrqLine(), clock, scheduler: clock, sink: () => {}, maxQueuedBytes: 4, onRxDrained: pump });
+    outb(uart.io, FCR, 0x07); // FIFO on: the whole queue moves into the FIFO at once
+    pending.push(0x68, 0x69, 0x0d, 0x0a);
+    pump();
+    expect(pending).toEqual([]);
+    const got: number[] = [];
+    while (inb(uart.io, LSR) & 1) got.push(inb(uart.io, THR));
+    expect(got).toEqual([0x68, 0x69, 0x0d, 0x0a]);
+    // More than the queue holds while the FIFO has room: taken in one call, nothing twice.
+    pending.push(...Array.from({ length: 20 }, (_, i) => i));
+    pump();
+    while (inb(uart.io, LSR) & 1) got.push(inb(uart.io, THR));
+    expect(got.slice(4)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(pending).toEqual([]);
+  });
+
   it('backpressure: the host queue is bounded', () => {
     const { uart } = setup(4);
     expect(uart.receive([1, 2, 3, 4, 5, 6])).toBe(4);

@@ -180,6 +180,8 @@ export class Uart16550 implements Device {
   private irqLevel = false;
   private readonly rxFifo = new ByteFifo(FIFO_SIZE);
   private queue: number[] = [];
+  /** Inside `receive`: the drained callback is held back (see there). */
+  private receiving = false;
   private timeoutTimer: TimerHandle | undefined;
   private timeoutDeadlineNs: number | null = null;
   private readonly irq: IrqLine;
@@ -210,15 +212,28 @@ export class Uart16550 implements Device {
   /**
    * Host input: queues `bytes` for the guest and returns how many were accepted (fewer
    * when the queue is full: the caller retries after `onRxDrained`).
+   *
+   * `onRxDrained` is never called from inside `receive`: the caller is still holding the
+   * bytes it hands over, and a callback that hands them over again would deliver them
+   * twice. When the receiver takes the whole queue at once, more bytes are taken here
+   * instead, so a short count always means a non-empty queue (and a later callback).
    */
   receive(bytes: ArrayLike<number>): number {
-    const room = Math.max(0, this.maxQueued - this.queue.length);
-    const n = Math.min(room, bytes.length);
-    for (let i = 0; i < n; i++) this.queue.push(bytes[i]! & 0xff);
-    if (n > 0) {
-      this.fillFromQueue();
-      this.updateIrq();
+    let n = 0;
+    this.receiving = true;
+    try {
+      while (n < bytes.length) {
+        const k = Math.min(this.maxQueued - this.queue.length, bytes.length - n);
+        if (k <= 0) break;
+        for (let i = 0; i < k; i++) this.queue.push(bytes[n + i]! & 0xff);
+        n += k;
+        this.fillFromQueue();
+        if (this.queue.length > 0) break;
+      }
+    } finally {
+      this.receiving = false;
     }
+    if (n > 0) this.updateIrq();
     return n;
   }
 
@@ -245,7 +260,7 @@ export class Uart16550 implements Device {
     this.queue.splice(0, moved);
     this.lsr |= UART_LSR_DR;
     this.armTimeout();
-    if (this.queue.length === 0) this.onRxDrained?.();
+    if (this.queue.length === 0 && !this.receiving) this.onRxDrained?.();
   }
 
   /** A byte arriving on the serial input (loopback), with overrun when the receiver is full. */
