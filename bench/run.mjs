@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { BOOT_MARKER, DONE_MARKER, WORK_RE, buildBenchIso, guestToolsMissing } from './guest.mjs';
 import { MIPS_EMULATORS, runMipsBench } from './cpu-mips.mjs';
 import { runColdStartBench, runRfbBench, runWorkerMemBench } from './app-metrics.mjs';
@@ -249,4 +250,7 @@ async function main() {
   if (json) console.log(`\nresults appended to ${path.relative(process.cwd(), json)}`);
 }
 
-main().catch((err) => { console.error(`bench: ${err.message}`); process.exit(1); });
+// Run only as a script (tests import parseVireoStats).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => { console.error(`bench: ${err.message}`); process.exit(1); });
+}

@@ -182,6 +182,8 @@ export class PcBoard {
   readonly virtio = new Map<string, VirtioPci>();
   /** The virtio-serial device (guest agent channel), when present. */
   readonly virtioSerial: VirtioConsole | undefined;
+  /** The virtio-balloon device, when present. */
+  readonly virtioBalloon: VirtioBalloon | undefined;
   readonly hpet: Hpet;
   /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
   private hpetLegacy = false;
@@ -411,7 +413,10 @@ export class PcBoard {
       this.addVirtio(5, this.virtioSerial);
     }
     if (v.rng) this.addVirtio(6, new VirtioRng({ id: 'virtio-rng0', entropy: v.rng }));
-    if (v.balloon) this.addVirtio(7, new VirtioBalloon({ id: 'virtio-balloon0', ramBytes: opts.memoryBytes }));
+    if (v.balloon) {
+      this.virtioBalloon = new VirtioBalloon({ id: 'virtio-balloon0', ramBytes: opts.memoryBytes });
+      this.addVirtio(7, this.virtioBalloon);
+    }
     this.renderer = new VgaRenderer(this.vga);
 
     // ----- fw_cfg -----

@@ -15,6 +15,11 @@ import { rateLimitedLog } from './rate-limited-log.js';
 import { bootOrderPaths, type AttachedDrive } from './drives.js';
 import { RunLoop, type RunState, type StopReason } from './run-loop.js';
 
+/** The guest agent's port on the virtio-serial device (board/pc.ts: port 0 console, port 1 agent). */
+const AGENT_PORT = 1;
+/** virtio-balloon counts 4 KiB pages (virtio 1.2 §5.5.6). */
+const BALLOON_PAGE_BYTES = 4096;
+
 /** Everything a PcMachine is built from. */
 export interface PcMachineOptions {
   memoryBytes: number;
@@ -144,6 +149,32 @@ export class PcMachine {
     const notified = this.board.pm.pressPowerButton();
     this.loop.wake();
     return notified;
+  }
+
+  /**
+   * Sends bytes to the guest agent channel (virtio-serial port `org.qemu.guest_agent.0`).
+   * Throws when the machine has no virtio-serial device.
+   */
+  agentInput(bytes: Uint8Array): void {
+    const vs = this.board.virtioSerial;
+    if (!vs) throw new Error('this machine has no virtio-serial device (guest agent channel)');
+    vs.writeToGuest(AGENT_PORT, bytes);
+    this.loop.wake();
+  }
+
+  /**
+   * Asks the guest to give memory back through virtio-balloon until it has `guestBytes`
+   * left, like QEMU's monitor command `balloon <MiB>` (num_pages = (RAM - target) / 4 KiB,
+   * virtio 1.2 §5.5.6). Throws when the machine has no balloon or the size is out of range.
+   */
+  setBalloonTarget(guestBytes: number): void {
+    const b = this.board.virtioBalloon;
+    if (!b) throw new Error('this machine has no virtio-balloon device');
+    if (!Number.isFinite(guestBytes) || guestBytes <= 0 || guestBytes > this.opts.memoryBytes) {
+      throw new RangeError(`balloon target ${guestBytes} bytes: must be between 1 and the guest's RAM (${this.opts.memoryBytes})`);
+    }
+    b.setTargetPages(Math.floor((this.opts.memoryBytes - guestBytes) / BALLOON_PAGE_BYTES));
+    this.loop.wake();
   }
 
   /** Sends bytes to the guest on COM1 (what a user types on the serial console). */

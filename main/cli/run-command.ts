@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { chooseBackend, closeDrives, createPcMachine, hostEntropy, parseHostForward, startUserNetwork, type StartedNetwork, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type BackendChoice, type DriveSpec, type StopReason } from '../../emulator/index.js';
 import { openSink, StringWatcher, type ByteSink } from './sinks.js';
+import { listenAgentSocket, type AgentSocket } from './agent-socket.js';
 import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
 
 /** How long the guest keeps running after --exit-on matched, in host milliseconds. */
@@ -74,28 +75,40 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
   const watcher = opts.exitOn === undefined ? null
     : new StringWatcher(opts.exitOn, () => { setTimeout(() => requestStop({ kind: 'requested', detail: 'exit-on' }), EXIT_ON_GRACE_MS); });
 
-  const machine = createPcMachine({
-    memoryBytes: opts.memoryBytes,
-    bios,
-    vgaBios,
-    drives,
-    boot: opts.boot,
-    createCpu: backend.createCpu,
-    virtio: {
-      ...(net ? { net } : {}),
-      ...(opts.devices.includes('virtio-rng') ? { rng: hostEntropy } : {}),
-      ...(opts.devices.includes('virtio-balloon') ? { balloon: true } : {}),
-      ...(opts.devices.includes('virtio-serial') ? { serial: { onAgentData: () => {} } } : {}),
-    },
-    alignWindow: backend.alignWindow,
-    deterministic: opts.deterministic,
-    timing: createNodeTiming(),
-    rtcStart: new Date(),
-    serialOut: (bytes) => { serialSink?.write(bytes); watcher?.feed(bytes); },
-    debugconOut: (bytes) => { debugSink?.write(bytes); watcher?.feed(bytes); },
-    log: debugLog,
-  });
+  const machineForAgent: { input?: (b: Uint8Array) => void } = {};
+  const agent: AgentSocket | undefined = opts.agentSocket === undefined ? undefined
+    : await listenAgentSocket(opts.agentSocket, (b) => machineForAgent.input?.(b), (m) => process.stderr.write(`vireo run: ${m}\n`));
+
+  let machine: ReturnType<typeof createPcMachine>;
+  try {
+    machine = createPcMachine({
+      memoryBytes: opts.memoryBytes,
+      bios,
+      vgaBios,
+      drives,
+      boot: opts.boot,
+      createCpu: backend.createCpu,
+      virtio: {
+        ...(net ? { net } : {}),
+        ...(opts.devices.includes('virtio-rng') ? { rng: hostEntropy } : {}),
+        ...(opts.devices.includes('virtio-balloon') ? { balloon: true } : {}),
+        ...(opts.devices.includes('virtio-serial') ? { serial: { onAgentData: (b: Uint8Array) => agent?.fromGuest(b) } } : {}),
+      },
+      alignWindow: backend.alignWindow,
+      deterministic: opts.deterministic,
+      timing: createNodeTiming(),
+      rtcStart: new Date(),
+      serialOut: (bytes) => { serialSink?.write(bytes); watcher?.feed(bytes); },
+      debugconOut: (bytes) => { debugSink?.write(bytes); watcher?.feed(bytes); },
+      log: debugLog,
+    });
+    if (opts.balloonTargetBytes !== undefined) machine.setBalloonTarget(opts.balloonTargetBytes);
+  } catch (e) {
+    await agent?.close();
+    throw e;
+  }
   machineRef.stop = (r) => machine.stop(r);
+  machineForAgent.input = (b) => machine.agentInput(b);
   if (stopRequest) machine.stop(stopRequest);
 
   const detachInput = opts.serial === 'stdio' ? attachStdin((b) => machine.serialInput(b), () => requestStop({ kind: 'requested', detail: 'quit' })) : () => {};
@@ -111,13 +124,19 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
 
   let reason: StopReason;
   try {
-    reason = await machine.run();
+    const t0 = performance.now();
+    try {
+      reason = await machine.run();
+    } finally {
+      if (process.env['VIREO_STATS'] === '1') process.stderr.write(statsLine(machine.instructions, performance.now() - t0) + '\n');
+    }
   } finally {
     if (timer) clearTimeout(timer);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     detachInput();
     await closeAll([serialSink, debugSink]);
+    await agent?.close();
   }
 
   if (opts.screenText) process.stdout.write(machine.screenText() + '\n');
@@ -139,6 +158,16 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
       process.stderr.write(`vireo run: ${reason.message}\n`);
       return 1;
   }
+}
+
+/**
+ * The `VIREO_STATS=1` line on stderr when the run ends (read by bench/run.mjs): guest
+ * instructions retired, wall time of the run, and their ratio in millions per second. For
+ * the KVM backend the instruction count is an estimate (see emulator/cpu/kvm).
+ */
+export function statsLine(instructions: number, wallMs: number): string {
+  const mips = wallMs > 0 ? instructions / wallMs / 1000 : 0;
+  return `vireo stats: instructions=${instructions} wall_ms=${Math.round(wallMs)} mips=${mips.toFixed(2)}`;
 }
 
 /** Diagnostics on stderr when VIREO_DEBUG is set (guest misbehaviour, backend choice). */

@@ -31,6 +31,16 @@ describe('vireo run options', () => {
     expect(() => parseRunOptions(['--device', 'e1000'])).toThrow(/--device: expected one of virtio-rng/);
   });
 
+  it('parses --balloon and --agent-socket, adding their devices', () => {
+    const o = parseRunOptions(['--memory', '256M', '--balloon', '192M', '--agent-socket', '/tmp/qga.sock']);
+    expect(o.balloonTargetBytes).toBe(192 * 1024 * 1024);
+    expect(o.agentSocket).toBe('/tmp/qga.sock');
+    expect(o.devices).toEqual(['virtio-balloon', 'virtio-serial']);
+    expect(parseRunOptions(['--device', 'virtio-balloon', '--balloon', '64M']).devices).toEqual(['virtio-balloon']);
+    expect(() => parseRunOptions(['--memory', '128M', '--balloon', '256M'])).toThrow(/--balloon: must be between 1M and the guest's memory \(128M\)/);
+    expect(() => parseRunOptions(['--agent-socket', ''])).toThrow(/--agent-socket: expected a socket path/);
+  });
+
   it('names the option in every error', () => {
     expect(() => parseRunOptions(['--memory', 'lots'])).toThrow(/--memory: expected a size/);
     expect(() => parseRunOptions(['--memory', '64G'])).toThrow(/--memory: must be between/);

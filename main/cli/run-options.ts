@@ -34,6 +34,10 @@ export interface RunOptions {
   net: { mode: 'none' } | { mode: 'user'; hostfwd: string[] };
   /** Extra virtio devices. */
   devices: Array<'virtio-rng' | 'virtio-balloon' | 'virtio-serial'>;
+  /** Guest memory size virtio-balloon asks the guest to shrink to (bytes), as QEMU's `balloon`. */
+  balloonTargetBytes: number | undefined;
+  /** UNIX socket bridged to the guest agent port (`org.qemu.guest_agent.0`). */
+  agentSocket: string | undefined;
 }
 
 /** The usage text of `vireo run`. */
@@ -55,6 +59,8 @@ export const RUN_USAGE = `usage: vireo run [options]
   --deterministic        virtual time follows executed instructions (reproducible runs)
   --net none|user[,hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT]...   virtio-net through passt (default none)
   --device virtio-rng|virtio-balloon|virtio-serial               add a virtio device (repeatable)
+  --balloon SIZE         ask the guest to shrink to SIZE of RAM through virtio-balloon (adds the device)
+  --agent-socket PATH    serve the guest agent port org.qemu.guest_agent.0 on UNIX socket PATH (adds virtio-serial)
   --backend interp|kvm|auto        CPU backend (default interp; auto = KVM when /dev/kvm is usable)
 exit status: the guest's isa-debug-exit code, 0 on power-off or --exit-on, 124 on
 --timeout, 1 with a message on errors.`;
@@ -126,6 +132,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
       backend: { type: 'string' },
       net: { type: 'string' },
       device: { type: 'string', multiple: true },
+      balloon: { type: 'string' },
+      'agent-socket': { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}" (see vireo run --help)`);
@@ -140,6 +148,18 @@ export function parseRunOptions(argv: string[]): RunOptions {
     if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new Error(`--timeout: expected a positive number of seconds, got "${values.timeout}"`);
   }
   const disks = (values.disk ?? []).map(parseDisk);
+  let balloonTargetBytes: number | undefined;
+  if (values.balloon !== undefined) {
+    balloonTargetBytes = parseMemorySize(values.balloon, '--balloon');
+    if (balloonTargetBytes < 1024 * 1024 || balloonTargetBytes > memoryBytes) {
+      throw new Error(`--balloon: must be between 1M and the guest's memory (${memoryBytes / 1024 ** 2}M), got ${values.balloon}`);
+    }
+  }
+  const agentSocket = values['agent-socket'];
+  if (agentSocket !== undefined && agentSocket.trim() === '') throw new Error('--agent-socket: expected a socket path');
+  const devices = (values.device ?? []).map((d) => oneOf(d, '--device', ['virtio-rng', 'virtio-balloon', 'virtio-serial'] as const));
+  if (balloonTargetBytes !== undefined && !devices.includes('virtio-balloon')) devices.push('virtio-balloon');
+  if (agentSocket !== undefined && !devices.includes('virtio-serial')) devices.push('virtio-serial');
   const boot = values.boot === undefined ? undefined : oneOf(values.boot, '--boot', ['cdrom', 'disk'] as const);
   return {
     memoryBytes,
@@ -158,7 +178,9 @@ export function parseRunOptions(argv: string[]): RunOptions {
     exitOn: values['exit-on'],
     deterministic: values.deterministic ?? false,
     net: parseNet(values.net ?? 'none'),
-    devices: (values.device ?? []).map((d) => oneOf(d, '--device', ['virtio-rng', 'virtio-balloon', 'virtio-serial'] as const)),
+    devices,
+    balloonTargetBytes,
+    agentSocket,
     // The interpreter stays the default until the KVM backend boots the Linux test ISO
     // (it boots SeaBIOS; ISOLINUX hits a KVM emulation failure, see issue 10).
     backend: oneOf(values.backend ?? 'interp', '--backend', ['interp', 'kvm', 'auto'] as const),

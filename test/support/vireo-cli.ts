@@ -22,10 +22,11 @@ export interface CliRun {
 }
 
 /** Runs `vireo ARGS`; resolves when it exits. `input` is written to stdin. */
-export function runVireo(args: string[], opts: { timeoutMs: number; input?: string; cwd?: string }): Promise<CliRun> {
+export function runVireo(args: string[], opts: { timeoutMs: number; input?: string; cwd?: string; env?: Record<string, string> }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'vireo.js'), ...args], {
       cwd: opts.cwd ?? REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     });
     let stdout = '';
     let stderr = '';
