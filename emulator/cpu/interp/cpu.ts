@@ -7,7 +7,7 @@
  * blocking until IRET, the one-instruction interrupt shadow after MOV SS / POP SS / STI,
  * HLT, TF single-step traps, the A20 gate, reset state (SDM Vol. 3A §9.1.1, Table 9-1),
  * and the bridge to the x87/SIMD units (`CoprocessorHost`). Leaves out: SMM (RSM is #UD),
- * INIT/SIPI (single CPU), machine checks, debug-register breakpoints (DR0-DR7 are storage).
+ * INIT/SIPI (machine/smp-cpus.ts resets and starts CPUs from outside), machine checks, debug-register breakpoints (DR0-DR7 are storage).
  *
  * Speed: no allocation per instruction; registers in typed arrays; lazy flags; software
  * TLB with a direct RAM fast path. `measureMips` (bench.ts) times a CPU-bound loop.
@@ -40,6 +40,7 @@ import { Executor0F } from './exec-0f.js';
 import type { CpuLogger } from './exec.js';
 import { DEFAULT_FEATURES, type CpuFeatures } from './features.js';
 import type { CoprocessorHostExt } from './fpu/host-ext.js';
+import type { ApicMsrAccess } from '../../devices/apic/lapic.js';
 import { createX87State, x87Init } from './fpu/x87-state.js';
 import { x87Execute, x87Wait } from './fpu/x87.js';
 import { createSimdState, loadSimdState, resetSimdState, saveSimdState } from './simd/simd-state.js';
@@ -65,6 +66,14 @@ export interface InterpCpuOptions {
   readonly onFerr?: () => void;
   /** TSC source (virtual ns: a 1 GHz TSC); default: retired instructions. */
   readonly tsc?: () => number;
+  /**
+   * This CPU's local APIC: RDMSR/WRMSR of IA32_APIC_BASE (0x1B) and IA32_TSC_DEADLINE
+   * (0x6E0) go to it, and CPUID.1:EDX.APIC is reported while it is globally enabled
+   * (SDM Vol. 3A 11.4.3-11.4.4). Without it the CPU has no APIC unless `features.apic`.
+   */
+  readonly apic?: ApicMsrAccess;
+  /** Initial APIC ID, reported in CPUID.1:EBX[31:24] (SDM Vol. 3A 11.4.6); default 0. */
+  readonly apicId?: number;
 }
 
 /** Optional x87 / SIMD units plugged into the core (see coprocessor.ts). */
@@ -145,7 +154,9 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     super({ mem: opts.mem, physMap: opts.physMap, ops: opts.ops });
     this.interrupts = opts.interrupts;
     this.logger = opts.log;
-    this.features = { ...DEFAULT_FEATURES, ...opts.features };
+    this.features = { ...DEFAULT_FEATURES, apic: opts.apic !== undefined, ...opts.features };
+    this.apicMsr = opts.apic;
+    this.apicId = opts.apicId ?? 0;
     this.tscSource = opts.tsc;
     this.onFerr = opts.onFerr;
     this.coprocessorHost = new CoprocessorBridge(this);
