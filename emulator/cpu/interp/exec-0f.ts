@@ -15,12 +15,19 @@ import {
 } from './state.js';
 import { Executor } from './exec.js';
 import { cpuid, type CpuFeatures } from './features.js';
+import type { ApicMsrAccess, MsrValue } from '../../devices/apic/lapic.js';
 
 const MSB16 = 0x8000, MSB32 = 0x80000000 | 0;
 
 /** MSR numbers (SDM Vol. 4). */
 export const MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175,
   MSR_SYSENTER_EIP = 0x176, MSR_PAT = 0x277, MSR_MTRRCAP = 0xfe, MSR_MTRR_DEF_TYPE = 0x2ff, MSR_EFER = 0xc0000080 | 0;
+/** IA32_TSC_DEADLINE (SDM Vol. 3A 11.5.4.1): the local APIC's, forwarded with IA32_APIC_BASE. */
+export const MSR_TSC_DEADLINE = 0x6e0;
+/** IA32_APIC_BASE bit 11: the local APIC is globally enabled (SDM Vol. 3A 11.4.3). */
+const APIC_BASE_ENABLE = 1 << 11;
+/** CPUID.1:EDX bit 9 (APIC on chip). */
+const CPUID1_EDX_APIC = 1 << 9;
 
 /** The 0F map. */
 export abstract class Executor0F extends Executor {
@@ -44,7 +51,15 @@ export abstract class Executor0F extends Executor {
   sysenterCs = 0;
   sysenterEsp = 0;
   sysenterEip = 0;
+  /**
+   * This CPU's local APIC (SDM Vol. 3A 11.4.4): IA32_APIC_BASE and IA32_TSC_DEADLINE are
+   * forwarded to it, and CPUID.1:EDX.APIC follows its global enable bit (11.4.3).
+   */
+  apicMsr: ApicMsrAccess | undefined;
+  /** Initial APIC ID reported in CPUID.1:EBX[31:24] (SDM Vol. 3A 11.4.6). */
+  apicId = 0;
   private readonly cpuidOut = new Int32Array(4);
+  private readonly apicMsrOut: MsrValue = { lo: 0, hi: 0 };
 
   /** Executes an MMX/SSE opcode of the 0F map (ModRM not yet decoded). Returns false when no unit handles it. */
   abstract execSimd(op: number): boolean;
@@ -98,7 +113,8 @@ export abstract class Executor0F extends Executor {
       case 0xa0: this.pushV(this.segSel[FS]); return;
       case 0xa1: this.popSegReg(FS); return;
       case 0xa2: {
-        cpuid(this.features, this.r32[EAX], this.cpuidOut, 0);
+        cpuid(this.features, this.r32[EAX], this.cpuidOut, this.apicId);
+        if (this.r32[EAX] === 1 && this.apicMsr !== undefined && !this.apicGloballyEnabled()) this.cpuidOut[3] &= ~CPUID1_EDX_APIC;
         this.r32[EAX] = this.cpuidOut[0]; this.r32[EBX] = this.cpuidOut[1];
         this.r32[ECX] = this.cpuidOut[2]; this.r32[EDX] = this.cpuidOut[3];
         return;
@@ -532,7 +548,13 @@ export abstract class Executor0F extends Executor {
         break;
       }
       case MSR_APIC_BASE:
-        if (!this.features.apic) return false;
+      case MSR_TSC_DEADLINE:
+        if (this.apicMsr !== undefined) {
+          if (!this.apicMsr.readMsr(index, this.apicMsrOut)) return false;
+          lo = this.apicMsrOut.lo; hi = this.apicMsrOut.hi;
+          break;
+        }
+        if (index !== MSR_APIC_BASE || !this.features.apic) return false;
         lo = this.msrLo.get(index) ?? 0xfee00900; hi = 0;
         break;
       case MSR_SYSENTER_CS: lo = this.sysenterCs; break;
@@ -554,7 +576,12 @@ export abstract class Executor0F extends Executor {
     return true;
   }
 
-  private isMtrr(index: number): boolean {
+  /** IA32_APIC_BASE[11] of the forwarded local APIC. */
+  private apicGloballyEnabled(): boolean {
+    return this.apicMsr !== undefined && this.apicMsr.readMsr(MSR_APIC_BASE, this.apicMsrOut) && (this.apicMsrOut.lo & APIC_BASE_ENABLE) !== 0;
+  }
+
+    private isMtrr(index: number): boolean {
     return this.features.mtrr && (index === MSR_MTRR_DEF_TYPE || (index >= 0x200 && index <= 0x20f) ||
       index === 0x250 || index === 0x258 || index === 0x259 || (index >= 0x268 && index <= 0x26f));
   }
@@ -574,7 +601,15 @@ export abstract class Executor0F extends Executor {
     const lo = this.r32[EAX], hi = this.r32[EDX];
     switch (index) {
       case MSR_TSC: this.tscOffset = (hi >>> 0) * 4294967296 + (lo >>> 0) - this.tscBase(); return;
-      case MSR_APIC_BASE: if (!this.features.apic) break; this.msrLo.set(index, lo); return;
+      case MSR_APIC_BASE:
+      case MSR_TSC_DEADLINE:
+        if (this.apicMsr !== undefined) {
+          if (!this.apicMsr.writeMsr(index, lo, hi)) break;
+          return;
+        }
+        if (index !== MSR_APIC_BASE || !this.features.apic) break;
+        this.msrLo.set(index, lo);
+        return;
       case MSR_SYSENTER_CS: this.sysenterCs = lo & 0xffff; return;
       case MSR_SYSENTER_ESP: this.sysenterEsp = lo; return;
       case MSR_SYSENTER_EIP: this.sysenterEip = lo; return;
