@@ -16,6 +16,14 @@ export const VmRunState = z.enum(['stopped', 'starting', 'running', 'paused', 's
 /** @see VmRunState */
 export type VmRunState = z.infer<typeof VmRunState>;
 
+/** Where a running VM's serial port is reachable as a host pseudo-terminal, or why it is not. */
+export const SerialPtyInfo = z.union([
+  z.object({ path: z.string().min(1) }).strict(),
+  z.object({ error: z.string().min(1) }).strict(),
+]);
+/** @see SerialPtyInfo */
+export type SerialPtyInfo = z.infer<typeof SerialPtyInfo>;
+
 /** A VM as listed: its configuration plus live state. */
 export const VmEntry = z.object({
   config: VmConfig,
@@ -24,6 +32,12 @@ export const VmEntry = z.object({
   stateReason: z.string().optional(),
   /** While the VM has a worker: the CPU backend actually in use (the config's `backend` is the request). */
   backendInUse: z.enum(['interp', 'kvm']).optional(),
+  /**
+   * While the VM has a worker and its config asks for `serial.pty`: the host pseudo-terminal
+   * connected to its COM1 (`path`, e.g. /dev/pts/5), or why there is none (`error`, e.g. on
+   * a Windows host).
+   */
+  serialPty: SerialPtyInfo.optional(),
 });
 /** @see VmEntry */
 export type VmEntry = z.infer<typeof VmEntry>;

@@ -51,6 +51,17 @@ export const DisplayConfig = z.object({
 /** @see DisplayConfig */
 export type DisplayConfig = z.infer<typeof DisplayConfig>;
 
+/**
+ * The serial port (COM1) beyond the app's own serial console. `pty`: while the VM runs, the
+ * host also offers COM1 as a pseudo-terminal (Linux and macOS hosts), like QEMU's
+ * `-serial pty`; its path is reported in the VM's entry (`serialPty`). Off by default.
+ */
+export const SerialConfig = z.object({
+  pty: z.boolean().default(false),
+}).strict();
+/** @see SerialConfig */
+export type SerialConfig = z.infer<typeof SerialConfig>;
+
 /** The VM configuration, current version. */
 export const VmConfig = z.object({
   version: z.literal(VM_CONFIG_VERSION),
@@ -72,6 +83,12 @@ export const VmConfig = z.object({
   backend: z.enum(['auto', 'interp', 'kvm']).default('auto'),
   /** How the screen can be reached besides the app's own console (absent: the app only). */
   display: DisplayConfig.optional(),
+  /**
+   * The serial port's host side besides the app's console (absent: the console only).
+   * Optional, like `display`: documents without it are valid version-1 documents, so no
+   * migration step is needed.
+   */
+  serial: SerialConfig.optional(),
   createdAt: z.string(),
 });
 /** @see VmConfig */

@@ -18,6 +18,7 @@ PACKAGES=(
   kmod zstd                             # nested-KVM test harness (depmod, compressed modules)
   osinfo-db                             # OS detection for install media (the wizard)
   time                                  # GNU time: CPU time and peak memory in the benchmarks
+  g++ make python3                      # node-gyp builds node-pty (serial port as a host pty)
 )
 # The 32-bit Linux test guest (i386 kernel + busybox) is fetched with `apt-get download`
 # at test time; that needs the i386 architecture in apt's lists.
@@ -55,4 +56,19 @@ export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 # `npm ci` refuses a lockfile that lacks them even though they are never installed here.
 # With exact pins in package.json and the lockfile present, `npm install` installs the
 # locked versions and leaves package-lock.json unchanged.
+#
+# node-pty (a VM's serial port as a host pseudo-terminal) is a native addon built by node-gyp
+# during the install (allowed in package.json "allowScripts"). node-gyp needs the running
+# Node's headers: where they are installed beside it (Debian and NodeSource packages put them
+# in /usr/include/node), use those instead of letting node-gyp download them.
+node_prefix="$(node -p 'require("node:path").resolve(process.execPath, "..", "..")')"
+if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/common.gypi" ]; then
+  export npm_config_nodedir="$node_prefix"
+fi
 npm install --no-audit --no-fund
+# node-pty is an optional dependency (a failed build must not stop the install on hosts that
+# cannot build it, e.g. Windows without build tools), so check that it is there.
+if [ "$(node -p process.platform)" != "win32" ] && ! node -e "require('node-pty')" >/dev/null 2>&1; then
+  echo "setup: node-pty (serial pseudo-terminals) did not build; see \`npm install --foreground-scripts\` for node-gyp's error (it needs g++, make, python3 and Node's headers)" >&2
+  exit 1
+fi

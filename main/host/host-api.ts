@@ -129,7 +129,8 @@ export function createHostApi(options: HostApiOptions): HostApi {
 
   function entryOf(config: VmConfig): VmEntry {
     const backendInUse = supervisor.backendInUseOf(config.id);
-    return { config, ...supervisor.stateOf(config.id), ...(backendInUse ? { backendInUse } : {}) };
+    const serialPty = supervisor.serialPtyOf(config.id);
+    return { config, ...supervisor.stateOf(config.id), ...(backendInUse ? { backendInUse } : {}), ...(serialPty ? { serialPty } : {}) };
   }
 
   /** Refuses to change a VM that has a worker. */

@@ -18,6 +18,11 @@
  * - Screen viewers (`openVnc`): RFB byte streams relayed between each viewer and the RFB
  *   server inside the worker, one connection id per viewer. A viewer that sends garbage is
  *   closed by the worker; the VM and the other viewers carry on.
+ * - Serial pseudo-terminal: a VM whose config has `serial.pty` on gets a host pty for the
+ *   run's lifetime ({@link openSerialPty}, opened at start, closed when the run ends however
+ *   it ends). Guest output goes to the in-app consoles and to the pty; bytes written to the
+ *   pty's slave are guest input like the console's. `serialPtyOf` tells its path, or why
+ *   there is none (the VM runs either way).
  * - `close()` stops every worker (gracefully, then by force).
  */
 import { Worker } from 'node:worker_threads';
@@ -25,10 +30,11 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { machineWorkerUrl } from '../../emulator/index.js';
 import {
   ApiError, VM_STATS_MAX_SAMPLES, WorkerToHost, describeZodError,
-  type HostToWorker, type VmConfig, type VmRunState, type VmStats, type VmStatsSample,
+  type HostToWorker, type SerialPtyInfo, type VmConfig, type VmRunState, type VmStats, type VmStatsSample,
   type WorkerMachineConfig, type WorkerStopReason,
 } from '../../protocol/index.js';
 import { ByteRing } from './byte-ring.js';
+import { openSerialPty, type SerialPty, type SerialPtyOpenResult, type SerialPtyOptions } from './serial-pty.js';
 
 /** Default serial history kept per VM. */
 export const DEFAULT_SERIAL_HISTORY_BYTES = 256 * 1024;
@@ -99,6 +105,8 @@ export interface VmSupervisorOptions {
   requestTimeoutMs?: number;
   /** Receives the worker's log lines (default: printed when VIREO_DEBUG is set). */
   log?: (id: string, message: string) => void;
+  /** Opens a VM's serial pseudo-terminal (default {@link openSerialPty}; tests substitute it). */
+  openSerialPty?: (options: SerialPtyOptions) => SerialPtyOpenResult;
 }
 
 /**
@@ -171,6 +179,10 @@ interface WorkerRun {
   vnc: Map<number, VncHandlers>;
   /** Port of the TCP VNC listener, once it listens. */
   vncPort: number | null;
+  /** The serial pseudo-terminal of this run, when the config asks for one and it opened. */
+  pty: SerialPty | null;
+  /** What `serialPtyOf` reports for this run (undefined: the config does not ask for a pty). */
+  ptyInfo: SerialPtyInfo | undefined;
   last: { instructions: number; atPerfMs: number; elu: EventLoopUtilization };
 }
 
@@ -214,6 +226,7 @@ export class VmSupervisor {
   private readonly shutdownTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly log: (id: string, message: string) => void;
+  private readonly openPty: (options: SerialPtyOptions) => SerialPtyOpenResult;
   private nextRequestId = 1;
   private nextVncConnId = 1;
   private closing = false;
@@ -232,6 +245,7 @@ export class VmSupervisor {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.openPty = options.openSerialPty ?? openSerialPty;
     this.log = options.log ?? ((id, message) => { if (process.env['VIREO_DEBUG']) console.error(`vireo: ${id}: ${message}`); });
   }
 
@@ -249,6 +263,15 @@ export class VmSupervisor {
     const s = this.sessions.get(id);
     // The worker config carries no backend choice yet: every worker runs the interpreter.
     return s?.run && ACTIVE.has(s.state) ? 'interp' : null;
+  }
+
+  /**
+   * While VM `id` has a worker and its config asks for `serial.pty`: the pseudo-terminal's
+   * path, or why there is none. Otherwise null.
+   */
+  serialPtyOf(id: string): SerialPtyInfo | null {
+    const s = this.sessions.get(id);
+    return s?.run && ACTIVE.has(s.state) ? s.run.ptyInfo ?? null : null;
   }
 
   /** True while VM `id` has a worker (starting, running, paused or stopping). */
@@ -287,7 +310,7 @@ export class VmSupervisor {
       throw new ApiError('internal', `${this.describeVm(vm.id)}: the emulator worker could not be created: ${errorText(err)}`);
     }
     const run: WorkerRun = {
-      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null,
+      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null, pty: null, ptyInfo: undefined,
       last: { instructions: 0, atPerfMs: performance.now(), elu: worker.performance.eventLoopUtilization() },
     };
     s.run = run;
@@ -301,6 +324,7 @@ export class VmSupervisor {
       exited();
       if (!run.exitExpected) this.crash(s, run, `The emulator worker exited unexpectedly (exit code ${code})`);
     });
+    if (vm.serial?.pty) this.attachPty(s, run);
     this.setState(s, 'starting', undefined);
     this.post(s, run, { type: 'start', config });
     await this.waitFor(s, (st) => st === 'running', this.startTimeoutMs, 'start', () => {
@@ -648,6 +672,28 @@ export class VmSupervisor {
     });
   }
 
+  /** Opens the run's serial pseudo-terminal; its bytes become guest input while the VM runs. */
+  private attachPty(s: VmSession, run: WorkerRun): void {
+    const opened = this.openPty({
+      onInput: (bytes) => {
+        if (s.run !== run || (s.state !== 'running' && s.state !== 'paused')) return;
+        try {
+          this.post(s, run, { type: 'serial-in', data: bytes });
+        } catch {
+          // post() has marked the VM crashed, which closes the pty
+        }
+      },
+    });
+    if (opened.ok) {
+      run.pty = opened.pty;
+      run.ptyInfo = { path: opened.pty.path };
+      this.log(s.id, `serial port on ${opened.pty.path}`);
+    } else {
+      run.ptyInfo = { error: opened.error };
+      console.error(`vireo: ${this.describeVm(s.id)}: ${opened.error}`);
+    }
+  }
+
   private closeViewers(s: VmSession, run: WorkerRun, reason: string): void {
     const viewers = [...run.vnc.values()];
     run.vnc.clear();
@@ -674,6 +720,8 @@ export class VmSupervisor {
     if (s.run === run) s.run = undefined;
     this.failPending(run, `${this.describeVm(s.id)}: ${reason}`);
     this.closeViewers(s, run, reason);
+    run.pty?.close();
+    run.pty = null;
     this.setState(s, state, reason);
   }
 
@@ -721,6 +769,7 @@ export class VmSupervisor {
       }
       case 'serial-out': {
         s.serial.append(msg.data);
+        run.pty?.write(msg.data);
         for (const sub of [...s.subscribers]) {
           try {
             sub.onData(msg.data);
