@@ -18,9 +18,10 @@ import type { VirtioDevice } from './virtio-device.js';
 import { VirtioNet } from './virtio-net.js';
 import { VirtioPci } from './virtio-pci.js';
 import { VirtioRng } from './virtio-rng.js';
+import { VirtioScsi } from './virtio-scsi.js';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './virtqueue.js';
 
-type Kind = 'blk' | 'net' | 'console' | 'rng' | 'balloon';
+type Kind = 'blk' | 'net' | 'console' | 'rng' | 'balloon' | 'scsi';
 
 async function makeDevice(kind: Kind): Promise<{ dev: VirtioDevice; settle: () => Promise<void> }> {
   switch (kind) {
@@ -32,6 +33,10 @@ async function makeDevice(kind: Kind): Promise<{ dev: VirtioDevice; settle: () =
     case 'console': return { dev: new VirtioConsole({ id: 'con', maxPorts: 2, ports: [{ name: 'a', onGuestData: () => undefined }] }), settle: async () => undefined };
     case 'rng': return { dev: new VirtioRng({ id: 'rng', entropy: (d) => d.fill(1) }), settle: async () => undefined };
     case 'balloon': return { dev: new VirtioBalloon({ id: 'bal', ramBytes: 1 << 20 }), settle: async () => undefined };
+    case 'scsi': {
+      const scsi = new VirtioScsi({ id: 'vscsi', units: [{ target: 0, lun: 0, kind: 'disk', backend: await RawBackend.open(new MemoryImageFile('m', new Uint8Array(16384))) }] });
+      return { dev: scsi, settle: () => scsi.drain() };
+    }
   }
 }
 
@@ -45,7 +50,7 @@ const descArb = fc.record({
 describe('virtio fuzz', () => {
   it('random rings behind every device: NEEDS_RESET or dropped requests, never a throw or hang', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.constantFrom<Kind>('blk', 'net', 'console', 'rng', 'balloon'),
+      fc.constantFrom<Kind>('blk', 'net', 'console', 'rng', 'balloon', 'scsi'),
       fc.array(descArb, { minLength: 16, maxLength: 16 }),
       fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 10 }),
       fc.integer({ min: 0, max: 0xffff }),

@@ -15,6 +15,7 @@ import { VirtioInput } from './virtio-input.js';
 import { VirtioNet } from './virtio-net.js';
 import { VirtioPci } from './virtio-pci.js';
 import { VirtioRng } from './virtio-rng.js';
+import { VirtioScsi } from './virtio-scsi.js';
 
 async function devices(): Promise<Array<() => VirtioDevice>> {
   const backend = await RawBackend.open(new MemoryImageFile('m', new Uint8Array(4096)));
@@ -25,6 +26,7 @@ async function devices(): Promise<Array<() => VirtioDevice>> {
     () => new VirtioRng({ id: 'rng', entropy: (d) => d.fill(3) }),
     () => new VirtioBalloon({ id: 'bal', ramBytes: 1 << 20 }),
     () => new VirtioInput({ id: 'kbd', kind: 'keyboard' }),
+    () => new VirtioScsi({ id: 'vscsi', units: [{ target: 0, lun: 0, kind: 'disk', backend }, { target: 1, lun: 0, kind: 'cdrom', backend: null }] }),
   ];
 }
 
