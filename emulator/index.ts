@@ -8,6 +8,7 @@ export type { Clock, Scheduler, TimerHandle } from './time/clock.js';
 export { CpuExit } from './cpu/backend.js';
 export type { CpuBackend, CpuRegs, VmOps, InterruptSource } from './cpu/backend.js';
 export { PcMachine, createPcMachine, type PcMachineOptions } from './machine/pc-machine.js';
+export { PC_MAX_CPUS } from './board/pc.js';
 export type { RunState, StopReason } from './machine/run-loop.js';
 export type { HostTiming } from './machine/host-timing.js';
 export { createNodeTiming } from './host/node-timing.js';

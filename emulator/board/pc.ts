@@ -22,9 +22,12 @@
  *   PCI slots      00.0 i440FX, 01.0 PIIX3, 01.1 PIIX3 IDE, 01.3 PIIX4 PM, 02.0 VGA (1234:1111)
  *   IDE            0x1F0/0x3F6 (IRQ 14), 0x170/0x376 (IRQ 15), bus master block at BAR4
  *
- * The local APIC is wired (0xFEE00000, the CPU's interrupt source, PIC through LINT0), but
- * CPUID does not advertise it until the CPU forwards IA32_APIC_BASE to it, so guests run in
- * PIC mode. Leaves out: RAM above 4 GiB, SMM.
+ * CPUs           `cpus` (1-8) local APICs with APIC IDs 0..cpus-1 (CPU 0 the BSP), each
+ *                  CPU's xAPIC page at its own IA32_APIC_BASE (0xFEE00000 at reset): the
+ *                  CPU's VmOps (`cpuVmOps`) answer it before the shared address space (SDM
+ *                  Vol. 3A 11.4.1: the page is private to each processor); the firmware gets
+ *                  the count through fw_cfg (NB_CPUS/MAX_CPUS), CMOS 0x5F, the MADT and DSDT.
+ * Leaves out: RAM above 4 GiB, SMM.
  */
 import type { Device, IoHandler, IrqLine } from '../devices/device.js';
 import { irqLine } from '../devices/device.js';
@@ -111,12 +114,21 @@ export interface PcBoardOptions {
   onPowerOff: () => void;
   /** Guest asked for a system reset (port 0x92, 0xCF9, keyboard controller). */
   onResetRequest: () => void;
-  /** An NMI for the CPU (from the local APIC: LINT1, NMI IPIs). */
-  onNmi?: () => void;
+  /**
+   * Number of CPUs (1-8, default 1): one local APIC each, APIC ID = CPU index, CPU 0 the
+   * BSP. The machine builds the CPUs and handles INIT/STARTUP (`onInit`, `onStartup`).
+   */
+  cpus?: number;
+  /** An NMI for CPU `cpuIndex` (from its local APIC: LINT1, NMI IPIs). */
+  onNmi?: (cpuIndex: number) => void;
+  /** INIT for CPU `cpuIndex` (its local APIC has INIT-reset itself; SDM Vol. 3A 11.6.1). */
+  onInit?: (cpuIndex: number) => void;
+  /** STARTUP IPI for CPU `cpuIndex` with `vector` (SDM Vol. 3A 11.6.1, 8.4.4.1). */
+  onStartup?: (cpuIndex: number, vector: number) => void;
   /** The A20 gate changed (port 0x92 / keyboard controller output port). */
   setA20: (enabled: boolean) => void;
-  /** INTR towards the CPU changed. */
-  onIntr: (level: boolean) => void;
+  /** INTR towards CPU `cpuIndex` changed (an interrupt became deliverable to it). */
+  onIntr: (level: boolean, cpuIndex: number) => void;
   /** Logger for guest misbehaviour (rate-limited by the caller). */
   log?: (message: string) => void;
 }
@@ -135,6 +147,8 @@ export interface VirtioBoardOptions {
   serial?: { onAgentData: (bytes: Uint8Array) => void };
 }
 
+/** Most CPUs the board takes (QEMU pc's 8-bit xAPIC IDs allow more; the interpreter runs them in one thread). */
+export const PC_MAX_CPUS = 8;
 /** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
 const ISA_BIOS_BYTES = 128 * 1024;
 const FOUR_GIB = 0x1_0000_0000;
@@ -170,11 +184,21 @@ export class PcBoard {
   readonly com1: Uart16550;
   readonly kbc: I8042;
   readonly ioapic: Ioapic;
-  /** The BSP's local APIC. CPUID does not advertise it yet, so guests leave it in virtual-wire mode. */
+  /** Number of CPUs. */
+  readonly cpus: number;
+  /** One local APIC per CPU, by CPU index (= APIC ID). */
+  readonly lapics: readonly LocalApic[];
+  /** The BSP's local APIC (`lapics[0]`). */
   readonly lapic: LocalApic;
-  /** The CPU's interrupt source: the local APIC, with the PIC passing through LINT0 (virtual wire). */
+  /**
+   * The APIC bus and the CPUs' INTR pins: the BSP's interrupt source itself (the local APIC,
+   * with the PIC passing through LINT0 in virtual-wire mode); `router.cpu(i)` for CPU i.
+   */
   readonly router: InterruptRouter;
-  private lapicRegion: MemoryRegion | undefined;
+  /** Where each CPU's local APIC page is (NaN while its APIC is globally disabled). */
+  private readonly apicPage: number[] = [];
+  /** Address-space regions marking the APIC pages as MMIO, by base. */
+  private readonly lapicRegions = new Map<number, MemoryRegion>();
   readonly ide: Piix3Ide;
   /** The CD-ROM drives by IDE position ("channel.unit"), for media changes at run time. */
   readonly cdroms = new Map<string, AtapiCdrom>();
@@ -234,7 +258,10 @@ export class PcBoard {
     });
 
     // ----- interrupt controllers -----
-    const acpi = resolveAcpiConfig({ cpus: 1, hpet: true, pmBase: PM_BASE });
+    const cpus = opts.cpus ?? 1;
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > PC_MAX_CPUS) throw new RangeError(`cpus: expected 1 to ${PC_MAX_CPUS}, got ${cpus}`);
+    this.cpus = cpus;
+    const acpi = resolveAcpiConfig({ cpus, hpet: true, pmBase: PM_BASE });
     this.ioapic = new Ioapic({
       initialId: acpi.ioapicId,
       deliver: (msg) => this.router.deliverFromIoapic(msg),
@@ -242,26 +269,34 @@ export class PcBoard {
     });
     as.root.addSubregion(as.mmio('ioapic', 0x1000, this.ioapic.mmio), 0xfec00000);
     this.pic = new I8259({ onIntr: (level) => this.router.setPicIntr(level), log: opts.log });
+    // APIC ID = CPU index, so the router's APIC IDs are the machine's CPU indices.
     this.router = new InterruptRouter({
       pic: this.pic,
-      onNmi: () => opts.onNmi?.(),
-      onInit: (id) => opts.log?.(`apic: INIT for CPU ${id} ignored (one vCPU)`),
-      onStartup: (id, v) => opts.log?.(`apic: STARTUP ${v} for CPU ${id} ignored (one vCPU)`),
-      onInterruptPending: () => opts.onIntr(true),
+      onNmi: (id) => opts.onNmi?.(id),
+      onInit: (id) => (opts.onInit ? opts.onInit(id) : opts.log?.(`apic: INIT for CPU ${id} ignored (no handler)`)),
+      onStartup: (id, v) => (opts.onStartup ? opts.onStartup(id, v) : opts.log?.(`apic: STARTUP ${v} for CPU ${id} ignored (no handler)`)),
+      onInterruptPending: (id) => opts.onIntr(true, id),
       log: opts.log,
     });
-    this.lapic = new LocalApic({
-      apicId: 0, bsp: true, clock, scheduler: clock, bus: this.router,
-      eoiBroadcast: (v) => this.ioapic.eoi(v),
-      onBaseChange: (gpa, enabled) => this.mapLapic(gpa, enabled),
-      log: opts.log,
-    });
-    this.router.addLapic(this.lapic);
-    this.mapLapic(this.lapic.baseGpa, true);
+    const lapics: LocalApic[] = [];
+    for (let i = 0; i < cpus; i++) {
+      const lapic = new LocalApic({
+        apicId: i, bsp: i === 0, clock, scheduler: clock, bus: this.router,
+        eoiBroadcast: (v) => this.ioapic.eoi(v),
+        onBaseChange: (gpa, enabled) => this.mapLapic(i, gpa, enabled),
+        log: opts.log,
+      });
+      this.router.addLapic(lapic);
+      lapics.push(lapic);
+      this.apicPage.push(lapic.baseGpa);
+    }
+    this.lapics = lapics;
+    this.lapic = lapics[0]!;
+    this.syncLapicRegions();
     this.register(0x20, 2, 'i8259-master', this.pic.masterIo);
     this.register(0xa0, 2, 'i8259-slave', this.pic.slaveIo);
     this.register(0x4d0, 2, 'elcr', this.pic.elcrIo);
-    this.devices.push(this.pic, this.lapic);
+    this.devices.push(this.pic, ...lapics);
 
     // ----- timers -----
     this.pit = new I8254({ irq: irqLine((level) => { this.pitLevel = level; if (!this.hpetLegacy) this.setIsaIrq(0, level); }), clock, scheduler: clock });
@@ -287,7 +322,7 @@ export class PcBoard {
     // ----- RTC / CMOS -----
     this.rtc = new Mc146818({ irq: irqLine((level) => { this.rtcLevel = level; if (!this.hpetLegacy) this.setIsaIrq(8, level); }), clock, scheduler: clock, startTimeMs: opts.rtcStart.getTime(), log: opts.log });
     this.register(0x70, 2, 'mc146818', this.rtc.io);
-    this.cmosBytes = cmosMemoryBytes(layout, 1);
+    this.cmosBytes = cmosMemoryBytes(layout, cpus);
     this.devices.push(this.rtc);
 
     // ----- serial -----
@@ -430,16 +465,35 @@ export class PcBoard {
     this.register(0x510, 2, 'fw-cfg', this.fwCfg.ioPort);
     this.register(0x514, 8, 'fw-cfg-dma', this.fwCfg.dmaPort);
     this.setupFwCfg(layout.below4gBytes);
-    for (const f of buildAcpiFwCfgFiles({ cpus: 1, hpet: true, pmBase: PM_BASE }).files) this.fwCfg.addFile(f.name, f.bytes);
+    for (const f of buildAcpiFwCfgFiles({ cpus, hpet: true, pmBase: PM_BASE }).files) this.fwCfg.addFile(f.name, f.bytes);
     this.devices.push(this.fwCfg);
 
+    this.vmOps = this.cpuVmOps(0);
+  }
+
+  /**
+   * The VmOps of CPU `cpuIndex`: port I/O and MMIO of the machine, except that the 4 KiB
+   * at the CPU's own IA32_APIC_BASE reach its own local APIC (SDM Vol. 3A 11.4.1: each
+   * processor sees its own APIC at the same address). `vmOps` is the BSP's.
+   */
+  cpuVmOps(cpuIndex: number): VmOps {
+    const lapic = this.lapics[cpuIndex];
+    if (lapic === undefined) throw new RangeError(`pc: no CPU ${cpuIndex}`);
     const pio = this.pio;
     const space = this.addressSpace;
-    this.vmOps = {
+    const page = this.apicPage;
+    return {
       pioRead: (port, size) => pio.read(port, size),
       pioWrite: (port, size, value) => pio.write(port, size, value),
-      mmioRead: (gpa, size) => space.mmioRead(gpa, size),
-      mmioWrite: (gpa, size, value) => space.mmioWrite(gpa, size, value),
+      mmioRead: (gpa, size) => {
+        const off = gpa - page[cpuIndex]!;
+        return off >= 0 && off < APIC_MMIO_SIZE ? lapic.mmio.read(off, size) : space.mmioRead(gpa, size);
+      },
+      mmioWrite: (gpa, size, value) => {
+        const off = gpa - page[cpuIndex]!;
+        if (off >= 0 && off < APIC_MMIO_SIZE) lapic.mmio.write(off, size, value);
+        else space.mmioWrite(gpa, size, value);
+      },
     };
   }
 
@@ -535,18 +589,49 @@ export class PcBoard {
     });
   }
 
-  /** The local APIC page moved or was (dis)abled through IA32_APIC_BASE. */
-  private mapLapic(gpa: number, enabled: boolean): void {
+  /** CPU `cpuIndex`'s local APIC page moved or was (dis)abled through IA32_APIC_BASE. */
+  private mapLapic(cpuIndex: number, gpa: number, enabled: boolean): void {
+    if (enabled && (gpa < 0 || gpa + APIC_MMIO_SIZE > FOUR_GIB)) {
+      this.opts.log?.(`apic: CPU ${cpuIndex} base 0x${gpa.toString(16)} outside the 32-bit space; page unmapped`);
+      enabled = false;
+    }
+    this.apicPage[cpuIndex] = enabled ? gpa : NaN;
+    this.syncLapicRegions();
+  }
+
+  /**
+   * Keeps one MMIO region at every page some CPU's APIC occupies, so the interpreter's
+   * page map sends those accesses to the CPU's VmOps (which answer them from its own APIC).
+   * An access that still reaches a region comes from a CPU whose APIC is elsewhere: it reads
+   * all ones and writes are dropped (hardware would go to the bus there).
+   */
+  private syncLapicRegions(): void {
+    const want = new Set(this.apicPage.filter((p) => !Number.isNaN(p)));
+    const have = this.lapicRegions;
+    if (want.size === have.size && [...want].every((p) => have.has(p))) return;
     const as = this.addressSpace;
     as.transaction(() => {
-      if (this.lapicRegion) as.root.removeSubregion(this.lapicRegion);
-      this.lapicRegion = undefined;
-      if (!enabled) return;
-      if (gpa < 0 || gpa + APIC_MMIO_SIZE > FOUR_GIB) { this.opts.log?.(`apic: base 0x${gpa.toString(16)} outside the 32-bit space; page unmapped`); return; }
-      this.lapicRegion = as.mmio('lapic', APIC_MMIO_SIZE, this.lapic.mmio);
-      as.root.addSubregion(this.lapicRegion, gpa, { priority: 4, mayOverlap: true });
+      for (const [base, region] of have) {
+        if (want.has(base)) continue;
+        as.root.removeSubregion(region);
+        have.delete(base);
+      }
+      for (const base of want) {
+        if (have.has(base)) continue;
+        const region = as.mmio(`lapic@${base.toString(16)}`, APIC_MMIO_SIZE, this.foreignApicPage);
+        as.root.addSubregion(region, base, { priority: 4, mayOverlap: true });
+        have.set(base, region);
+      }
     });
   }
+
+  /** Another CPU's APIC page, seen by a CPU whose own APIC is not there. */
+  private readonly foreignApicPage: IoHandler = {
+    minSize: 1,
+    maxSize: 4,
+    read: (_offset, size) => (size === 4 ? 0xffff_ffff : (1 << (size * 8)) - 1),
+    write: (offset) => this.opts.log?.(`apic: write at +0x${offset.toString(16)} of another CPU's APIC page dropped`),
+  };
 
   /** An I/O BAR moved: unregister the old ports, register the new ones. */
   private moveIoBar(name: string, address: number | null, length: number, handler: IoHandler): void {
@@ -577,7 +662,7 @@ export class PcBoard {
 
   private setupFwCfg(below4g: number): void {
     const f = this.fwCfg;
-    addPcFwCfgItems(f, { ramSizeBytes: this.opts.memoryBytes, cpus: 1 });
+    addPcFwCfgItems(f, { ramSizeBytes: this.opts.memoryBytes, cpus: this.cpus });
     f.addFile('etc/e820', encodeE820(firmwareE820({ below4gBytes: below4g, above4gBytes: 0 })));
     f.addFile('bootorder', encodeBootOrder(this.opts.bootOrder ?? []));
     if (this.opts.vgaBios) f.addFile('vgaroms/vgabios-stdvga.bin', this.opts.vgaBios);

@@ -12,6 +12,11 @@ describe('CPU backend choice', () => {
   it('refuses KVM in deterministic mode with a clear message', () => {
     expect(() => chooseBackend('kvm', true)).toThrow(/--backend kvm: deterministic mode needs the interpreter/);
   });
+  it('keeps several vCPUs on the interpreter: auto picks it, --backend kvm names the single-vCPU limit', () => {
+    expect(chooseBackend('auto', false, undefined, 2)).toEqual({ kind: 'interp', reason: '2 vCPUs need the interpreter (the KVM backend runs one)' });
+    expect(() => chooseBackend('kvm', false, undefined, 4)).toThrow(/--backend kvm: the KVM backend runs a single vCPU; --cpus 4 needs the interpreter/);
+    expect(chooseBackend('interp', false, undefined, 8)).toMatchObject({ kind: 'interp' });
+  });
   it('follows the probe under auto and names the reason', () => {
     const c = chooseBackend('auto', false);
     if (kvm.usable) {

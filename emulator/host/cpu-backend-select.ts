@@ -3,7 +3,7 @@
  * KVM when `/dev/kvm` is usable (and not in deterministic mode, which needs the
  * interpreter's instruction-exact time), else the interpreter. The reason is shown in the
  * log and the UI ("no /dev/kvm", "permission denied on /dev/kvm: add your user to the kvm
- * group", ...).
+ * group", ...). The KVM backend runs one vCPU: several CPUs need the interpreter.
  */
 import type { CpuBackend } from '../cpu/backend.js';
 import { createKvmCpu, probeKvm, type KvmBoardView } from '../cpu/kvm/index.js';
@@ -20,9 +20,13 @@ export interface BackendChoice {
   createCpu?: (board: KvmBoardView) => CpuBackend;
 }
 
-/** Decides the backend. Throws with a clear message when KVM is demanded but unusable. */
-export function chooseBackend(requested: 'interp' | 'kvm' | 'auto', deterministic: boolean, log?: (m: string) => void): BackendChoice {
+/** Decides the backend for `cpus` vCPUs. Throws with a clear message when KVM is demanded but unusable. */
+export function chooseBackend(requested: 'interp' | 'kvm' | 'auto', deterministic: boolean, log?: (m: string) => void, cpus = 1): BackendChoice {
   if (requested === 'interp') return { kind: 'interp', reason: 'the interpreter was requested' };
+  if (cpus > 1) {
+    if (requested === 'kvm') throw new Error(`--backend kvm: the KVM backend runs a single vCPU; --cpus ${cpus} needs the interpreter (--backend interp)`);
+    return { kind: 'interp', reason: `${cpus} vCPUs need the interpreter (the KVM backend runs one)` };
+  }
   if (deterministic) {
     if (requested === 'kvm') throw new Error('--backend kvm: deterministic mode needs the interpreter (KVM runs on host time)');
     return { kind: 'interp', reason: 'deterministic mode needs the interpreter' };

@@ -14,6 +14,7 @@ import type { HostTiming } from './host-timing.js';
 import { rateLimitedLog } from './rate-limited-log.js';
 import { bootOrderPaths, type AttachedDrive } from './drives.js';
 import { RunLoop, type RunState, type StopReason } from './run-loop.js';
+import { SmpCpus } from './smp-cpus.js';
 
 /** The guest agent's port on the virtio-serial device (board/pc.ts: port 0 console, port 1 agent). */
 const AGENT_PORT = 1;
@@ -23,6 +24,11 @@ const BALLOON_PAGE_BYTES = 4096;
 /** Everything a PcMachine is built from. */
 export interface PcMachineOptions {
   memoryBytes: number;
+  /**
+   * Virtual CPUs (1-8, default 1): interpreter CPUs run round-robin in this thread
+   * (smp-cpus.ts); the KVM backend (`createCpu`) runs exactly one.
+   */
+  cpus?: number;
   /** System BIOS image (SeaBIOS). */
   bios: Uint8Array;
   /** VGA option ROM (vgabios-stdvga.bin), or null for none. */
@@ -58,7 +64,10 @@ export interface PcMachineOptions {
 /** A virtual PC. */
 export class PcMachine {
   readonly board: PcBoard;
+  /** What the run loop drives: the interpreter CPUs as one SmpCpus, or the KVM vCPU. */
   readonly cpu: CpuBackend;
+  /** The interpreter CPUs (undefined with KVM). */
+  readonly smp: SmpCpus | undefined;
   readonly clock = new VirtualClock();
   private readonly loop: RunLoop;
   private readonly log: (message: string) => void;
@@ -69,9 +78,14 @@ export class PcMachine {
   constructor(private readonly opts: PcMachineOptions) {
     this.log = rateLimitedLog(opts.log ?? (() => {}));
     // The board's callbacks reach the CPU, which is built after the board.
-    const late: { cpu?: CpuBackend } = {};
+    const late: { cpu?: CpuBackend; smp?: SmpCpus } = {};
+    const cpus = opts.cpus ?? 1;
+    if (opts.createCpu && cpus !== 1) {
+      throw new Error(`${cpus} vCPUs: the KVM backend runs a single vCPU; several CPUs need the interpreter (--backend interp)`);
+    }
     this.board = new PcBoard({
       memoryBytes: opts.memoryBytes,
+      cpus,
       bios: opts.bios,
       vgaBios: opts.vgaBios,
       clock: this.clock,
@@ -91,23 +105,40 @@ export class PcMachine {
       onPowerOff: () => this.loop.stop({ kind: 'power-off' }),
       onResetRequest: () => this.loop.requestReset(),
       setA20: (enabled) => late.cpu?.setA20(enabled),
-      onNmi: () => late.cpu?.nmi(),
-      onIntr: (level) => { if (level) { late.cpu?.kick(); this.loop?.wake(); } },
+      onNmi: (i) => (late.smp ? late.smp.nmiTo(i) : late.cpu?.nmi()),
+      onInit: (i) => (late.smp ? late.smp.init(i) : this.log(`apic: INIT for CPU ${i} ignored (KVM: one vCPU)`)),
+      onStartup: (i, v) => (late.smp ? late.smp.startup(i, v) : this.log(`apic: STARTUP 0x${v.toString(16)} for CPU ${i} ignored (KVM: one vCPU)`)),
+      onIntr: (level, i) => {
+        if (!level) return;
+        // Interpreter CPUs poll their INTR at every turn; the KVM vCPU must leave KVM_RUN.
+        if (late.smp) late.smp.interruptPending(i);
+        else late.cpu?.kick();
+        this.loop?.wake();
+      },
       log: this.log,
     });
-    const cpu: CpuBackend = opts.createCpu?.(this.board) ?? new InterpCpu({
-      mem: this.board.mem,
-      physMap: this.board.physMap,
-      ops: this.board.vmOps,
-      interrupts: this.board.router,
+    const board = this.board;
+    this.smp = opts.createCpu ? undefined : new SmpCpus(board.lapics.map((lapic, i) => new InterpCpu({
+      mem: board.mem,
+      physMap: board.physMap,
+      ops: board.cpuVmOps(i),
+      interrupts: board.router.cpu(i),
+      apic: lapic,
+      apicId: i,
       // A 1 GHz TSC on the same virtual time as the PIT, HPET and PM timer.
       tsc: () => this.clock.nowNs(),
-      log: { warn: (m) => this.log(`cpu: ${m}`) },
-    });
+      log: { warn: (m) => this.log(cpus > 1 ? `cpu ${i}: ${m}` : `cpu: ${m}`) },
+    })), { log: this.log });
+    const smp = this.smp;
+    const cpu: CpuBackend = smp ?? opts.createCpu!(board);
     this.cpu = cpu;
     late.cpu = cpu;
+    late.smp = smp;
     this.loop = new RunLoop(
-      { cpu, clock: this.clock, reset: () => this.hardReset() },
+      {
+        cpu, clock: this.clock, reset: () => this.hardReset(),
+        ...(smp ? { clockInstructions: () => smp.clockInstructions, interruptible: () => smp.interruptible() } : {}),
+      },
       opts.timing,
       { deterministic: opts.deterministic, onState: opts.onState },
     );

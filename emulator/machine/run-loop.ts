@@ -9,6 +9,8 @@
  * - deterministic mode: virtual time advances by `nsPerInstruction` per retired
  *   instruction, and jumps to the next timer deadline while the CPU is halted, so a
  *   run is reproducible (same instruction stream, same interrupts) whatever the host load.
+ *   With several CPUs run round-robin (smp-cpus.ts) the target's `clockInstructions`
+ *   counts rounds, not the CPUs' sum: virtual time advances once per round.
  */
 import { CpuExit, type CpuBackend } from '../cpu/backend.js';
 import type { VirtualClock } from '../time/clock.js';
@@ -31,6 +33,16 @@ export interface RunTarget {
   readonly clock: VirtualClock;
   /** Resets the whole machine (devices and CPU) after a reset request or triple fault. */
   reset(): void;
+  /**
+   * The instruction count deterministic virtual time follows (default: the CPU's
+   * `instructionsRetired`). Several CPUs in one thread advance it once per round.
+   */
+  clockInstructions?: () => number;
+  /**
+   * Whether an interrupt could still wake a halted machine (default: the CPU's EFLAGS.IF);
+   * false with no timer pending means halted forever.
+   */
+  interruptible?: () => boolean;
 }
 
 /** Loop tuning. */
@@ -191,7 +203,7 @@ export class RunLoop {
   /** The CPU waits for an interrupt: let time pass until the next timer or a wake-up. */
   private async waitWhileHalted(): Promise<void> {
     const next = this.target.clock.nextDeadlineNs();
-    const interruptsEnabled = (this.target.cpu.getRegs().eflags & 0x200) !== 0;
+    const interruptsEnabled = this.target.interruptible?.() ?? (this.target.cpu.getRegs().eflags & 0x200) !== 0;
     if (this.opts.deterministic) {
       if (!Number.isFinite(next)) {
         if (!interruptsEnabled) { this.stop({ kind: 'halted-forever' }); return; }
@@ -201,7 +213,7 @@ export class RunLoop {
       }
       // Jump virtual time to the deadline: no host time passes in deterministic mode.
       this.baseNs = Math.max(this.virtualNow(), next, this.target.clock.advancedNs());
-      this.baseInstr = this.target.cpu.instructionsRetired;
+      this.baseInstr = this.clockInstructions();
       this.target.clock.advanceTo(this.baseNs);
       await this.timing.yield();
       return;
@@ -215,7 +227,7 @@ export class RunLoop {
 
   private virtualNow(): number {
     if (this.opts.deterministic) {
-      return this.baseNs + (this.target.cpu.instructionsRetired - this.baseInstr) * this.nsPerInstr;
+      return this.baseNs + (this.clockInstructions() - this.baseInstr) * this.nsPerInstr;
     }
     return this.baseNs + (this.timing.nowMs() - this.baseHostMs) * 1e6;
   }
@@ -228,8 +240,12 @@ export class RunLoop {
   /** Re-anchors the time base (after a pause, at start, after a CPU reset). */
   private rebase(): void {
     this.baseNs = this.target.clock.advancedNs();
-    this.baseInstr = this.target.cpu.instructionsRetired;
+    this.baseInstr = this.clockInstructions();
     this.baseHostMs = this.timing.nowMs();
+  }
+
+  private clockInstructions(): number {
+    return this.target.clockInstructions?.() ?? this.target.cpu.instructionsRetired;
   }
 
   private setState(s: RunState): void {

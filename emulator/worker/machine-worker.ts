@@ -56,7 +56,6 @@ async function changeCdrom(m: PcMachine, slot: number, path: string | null): Pro
 
 async function start(config: WorkerMachineConfig): Promise<void> {
   if (machine || starting) { send({ type: 'error', message: 'start: the machine is already running' }); return; }
-  if (config.cpus !== 1) { send({ type: 'error', message: `start: ${config.cpus} vCPUs requested; only 1 is supported so far` }); return; }
   starting = true;
   const only = (p: string | undefined) => (p === undefined ? {} : { explicitPath: p, systemDirs: [] });
   const bios = loadFirmware('bios-256k.bin', only(config.biosPath)).bytes;
@@ -79,6 +78,8 @@ async function start(config: WorkerMachineConfig): Promise<void> {
     },
     boot: config.boot,
     memoryBytes: config.memoryBytes,
+    // The interpreter's CPUs, round-robin in this worker thread (at most PC_MAX_CPUS; more is refused with the reason).
+    cpus: config.cpus,
     bios,
     vgaBios,
     deterministic: config.deterministic,

@@ -37,7 +37,6 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 async function boot(opts: RunOptions): Promise<number> {
-  if (opts.cpus > 1) throw new Error(`--cpus ${opts.cpus}: only 1 vCPU is supported so far`);
   // A path the user gave is the only candidate: never fall back silently to another image.
   const only = (explicitPath: string | undefined) => (explicitPath === undefined ? {} : { explicitPath, systemDirs: [] });
   const bios = loadFirmware('bios-256k.bin', only(opts.firmware)).bytes;
@@ -49,7 +48,7 @@ async function boot(opts: RunOptions): Promise<number> {
   ];
   const drives: AttachedDrive[] = await openDrives(specs);
   try {
-    const backend = chooseBackend(opts.backend, opts.deterministic, debugLog);
+    const backend = chooseBackend(opts.backend, opts.deterministic, debugLog, opts.cpus);
     debugLog(`cpu backend: ${backend.kind} (${backend.reason})`);
     const forwards = opts.net.mode === 'user' ? opts.net.hostfwd.map(parseHostForward) : [];
     const net = opts.net.mode === 'user' ? await startUserNetwork(forwards, debugLog) : undefined;
@@ -83,6 +82,7 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
   try {
     machine = createPcMachine({
       memoryBytes: opts.memoryBytes,
+      cpus: opts.cpus,
       bios,
       vgaBios,
       drives,

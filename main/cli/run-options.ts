@@ -3,6 +3,7 @@
  * names the option and what was expected.
  */
 import { parseArgs } from 'node:util';
+import { PC_MAX_CPUS } from '../../emulator/index.js';
 
 /** A drive given with --disk FILE[,format=raw|qcow2]. */
 export interface DiskOption {
@@ -43,7 +44,7 @@ export interface RunOptions {
 /** The usage text of `vireo run`. */
 export const RUN_USAGE = `usage: vireo run [options]
   --memory SIZE          guest RAM, e.g. 128M, 1G (plain numbers are MiB; default 128M)
-  --cpus N               virtual CPUs (default 1)
+  --cpus N               virtual CPUs, 1 to 8 (default 1; several need the interpreter backend)
   --firmware PATH        BIOS image (default: SeaBIOS bios-256k.bin from the search path)
   --vga-bios PATH        VGA option ROM (default: vgabios-stdvga.bin)
   --cdrom FILE           ISO image for the CD-ROM drive
@@ -163,7 +164,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
   const boot = values.boot === undefined ? undefined : oneOf(values.boot, '--boot', ['cdrom', 'disk'] as const);
   return {
     memoryBytes,
-    cpus: values.cpus === undefined ? 1 : positiveInt(values.cpus, '--cpus', 64),
+    cpus: values.cpus === undefined ? 1 : positiveInt(values.cpus, '--cpus', PC_MAX_CPUS),
     firmware: values.firmware,
     vgaBios: values['vga-bios'],
     cdrom: values.cdrom,

@@ -170,7 +170,7 @@ describe('VmSupervisor', () => {
 
     it('reports a start the emulator refuses as stopped with the reason', async () => {
       const s = supervisor();
-      await expect(s.start(vm({ cpus: 2 }))).rejects.toThrow(/VM "test-vm-0001": start failed: stopped \(Could not start: .*only 1 is supported/);
+      await expect(s.start(vm({ cpus: 16 }))).rejects.toThrow(/VM "test-vm-0001": start failed: stopped \(Could not start: .*cpus: expected 1 to 8, got 16/);
       expect(s.stateOf('test-vm-0001').state).toBe('stopped');
     });
 
