@@ -1,6 +1,6 @@
 /**
  * The VM details editor: one tab per part of the configuration (Overview, CPUs, Memory,
- * Boot order, Disks and CD-ROMs, Network, Display), one draft across the tabs, Save
+ * Boot order, Disks and CD-ROMs, Network, Display, Serial port), one draft across the tabs, Save
  * (vm.update) and Revert. Every field shows the schema's message for it. While the VM has
  * a worker only CD-ROM media can change (applied to the running machine); every other
  * setting is read-only until it is shut down, and then applies on next boot.
@@ -343,7 +343,21 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
     </section>
   );
 
-  const body: Record<EditorTab, ReactNode> = { overview, cpus, memory, boot, disks, network, display };
+  const serial = (
+    <section aria-label="Serial port">
+      <label className="check">
+        <input type="checkbox" checked={form.serialPty} disabled={locked} onChange={(e) => update({ serialPty: e.target.checked })} />
+        Serial port (COM1) as a host pseudo-terminal
+      </label>
+      <p className="hint">
+        While the VM runs, a terminal program on the host can use its serial port, e.g. <code>picocom&nbsp;/dev/pts/5</code> (Linux
+        and macOS hosts). The path is shown under the VM's name. The serial console in the app keeps working: both see the
+        guest's output, and both can type. Applies at the next start.
+      </p>
+    </section>
+  );
+
+  const body: Record<EditorTab, ReactNode> = { overview, cpus, memory, boot, disks, network, display, serial };
   const elsewhere = Object.entries(errors).filter(([k]) => tabOfField(k) !== tab);
   return (
     <>

@@ -62,8 +62,22 @@ describe('the details editor model', () => {
   });
 
   it('knows which tab shows a field', () => {
-    expect(['name', 'cpus', 'memoryMiB', 'bootOrder', 'drives.1.path', 'network.model', 'display.vnc.port'].map(tabOfField))
-      .toEqual(['overview', 'cpus', 'memory', 'boot', 'disks', 'network', 'display']);
+    expect(['name', 'cpus', 'memoryMiB', 'bootOrder', 'drives.1.path', 'network.model', 'display.vnc.port', 'serial.pty'].map(tabOfField))
+      .toEqual(['overview', 'cpus', 'memory', 'boot', 'disks', 'network', 'display', 'serial']);
+  });
+
+  it('turns the serial pseudo-terminal on and off; a config without the setting stays without it', () => {
+    expect(form().serialPty).toBe(false);
+    const unchanged = validateForm(base, form());
+    expect(unchanged.ok && unchanged.config.serial).toBeUndefined();
+    const on = validateForm(base, form({ serialPty: true }));
+    expect(on.ok && on.config.serial).toEqual({ pty: true });
+    if (!on.ok) return;
+    expect(formFromConfig(on.config).serialPty).toBe(true);
+    const off = validateForm(on.config, { ...formFromConfig(on.config), serialPty: false });
+    expect(off.ok && off.config.serial).toEqual({ pty: false });
+    // Not a media change: a running VM refuses it (it applies at the next start).
+    expect(onlyMediaChanged(base, on.config)).toBe(false);
   });
 
   it('tells a media-only change (allowed while running) from others', () => {

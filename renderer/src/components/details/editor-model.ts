@@ -7,13 +7,13 @@
 import { VmConfig, type BootDevice, type DriveConfig } from '../../../../protocol/index.js';
 
 /** The editor's tabs (besides Console). */
-export const EDITOR_TABS = ['overview', 'cpus', 'memory', 'boot', 'disks', 'network', 'display'] as const;
+export const EDITOR_TABS = ['overview', 'cpus', 'memory', 'boot', 'disks', 'network', 'display', 'serial'] as const;
 /** @see EDITOR_TABS */
 export type EditorTab = (typeof EDITOR_TABS)[number];
 /** Tab labels. */
 export const TAB_LABELS: Record<EditorTab | 'console', string> = {
   overview: 'Overview', cpus: 'CPUs', memory: 'Memory', boot: 'Boot order', disks: 'Disks and CD-ROMs',
-  network: 'Network', display: 'Display', console: 'Console',
+  network: 'Network', display: 'Display', serial: 'Serial port', console: 'Console',
 };
 
 /** The tab that shows the field at schema path `key`. */
@@ -26,6 +26,7 @@ export function tabOfField(key: string): EditorTab {
     case 'drives': return 'disks';
     case 'network': return 'network';
     case 'display': return 'display';
+    case 'serial': return 'serial';
     default: return 'overview';
   }
 }
@@ -45,6 +46,8 @@ export interface EditorForm {
   vncEnabled: boolean;
   vncPort: string;
   vncPassword: string;
+  /** COM1 also as a host pseudo-terminal while the VM runs (`serial.pty`). */
+  serialPty: boolean;
 }
 
 /** Field errors keyed by schema path ("cpus", "drives.1.path", "display.vnc.port", ...). */
@@ -71,6 +74,7 @@ export function formFromConfig(config: VmConfig): EditorForm {
     vncEnabled: vnc?.enabled ?? false,
     vncPort: String(vnc?.port ?? 5900),
     vncPassword: vnc?.password ?? '',
+    serialPty: config.serial?.pty ?? false,
   };
 }
 
@@ -109,6 +113,8 @@ export function validateForm(base: VmConfig, form: EditorForm, nameTaken: (name:
   const display = form.vncEnabled || base.display !== undefined
     ? { vnc: { enabled: form.vncEnabled, port: port ?? 5900, ...(form.vncPassword !== '' ? { password: form.vncPassword } : {}) } }
     : undefined;
+  // Like display: absent stays absent until the user turns the pty on.
+  const serial = form.serialPty || base.serial !== undefined ? { pty: form.serialPty } : undefined;
   const candidate = {
     ...base,
     name: form.name,
@@ -120,8 +126,10 @@ export function validateForm(base: VmConfig, form: EditorForm, nameTaken: (name:
     drives: form.drives,
     network: { mode: form.networkMode, model: form.networkModel },
     ...(display ? { display } : {}),
+    ...(serial ? { serial } : {}),
   };
   if (!display) delete (candidate as { display?: unknown }).display;
+  if (!serial) delete (candidate as { serial?: unknown }).serial;
   const parsed = VmConfig.safeParse(candidate);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
