@@ -27,6 +27,7 @@
  *                  CPU's VmOps (`cpuVmOps`) answer it before the shared address space (SDM
  *                  Vol. 3A 11.4.1: the page is private to each processor); the firmware gets
  *                  the count through fw_cfg (NB_CPUS/MAX_CPUS), CMOS 0x5F, the MADT and DSDT.
+ *                  (The machine's CPUs advertise the APIC in CPUID only when there are several.)
  * Leaves out: RAM above 4 GiB, SMM.
  */
 import type { Device, IoHandler, IrqLine } from '../devices/device.js';

@@ -75,7 +75,9 @@ function str4(s: string, i: number): number {
 
 /**
  * Computes CPUID for `leaf` into `out` as [eax, ebx, ecx, edx] (int32). `apicId` goes to
- * leaf 1 EBX[31:24].
+ * leaf 1 EBX[31:24] (SDM Vol. 3A 11.4.6). Topology: every CPU is its own package, as QEMU's
+ * `-smp N,sockets=N`: HTT (EDX[28]) clear, EBX[23:16] = 1, and no leaf 4 or 0Bh (the
+ * maximum leaf is 2), so the APIC ID is the package ID and matches the MADT.
  */
 export function cpuid(f: CpuFeatures, leaf: number, out: Int32Array, apicId = 0): void {
   leaf >>>= 0;
