@@ -22,8 +22,8 @@ export const WorkerMachineConfig = z.object({
     path: z.string().nullable(),
     format: z.enum(['raw', 'qcow2']).optional(),
     readOnly: z.boolean().optional(),
-    /** Controller: IDE (default) or virtio-blk (disks only). */
-    bus: z.enum(['ide', 'virtio']).optional(),
+    /** Controller: IDE (default), virtio-blk (disks only) or virtio-scsi (disks and CD-ROMs). */
+    bus: z.enum(['ide', 'virtio', 'scsi']).optional(),
   }).strict()).default([]),
   /** User-mode networking through passt on a virtio-net NIC, or no NIC. */
   net: z.enum(['user', 'none']).default('none'),

@@ -79,6 +79,7 @@ import { VirtioBlk } from '../devices/virtio/virtio-blk.js';
 import { VirtioNet } from '../devices/virtio/virtio-net.js';
 import { VirtioRng, type EntropySource } from '../devices/virtio/virtio-rng.js';
 import { VirtioBalloon } from '../devices/virtio/virtio-balloon.js';
+import { VirtioScsi, type VirtioScsiUnitConfig } from '../devices/virtio/virtio-scsi.js';
 import { VirtioConsole } from '../devices/virtio/virtio-console.js';
 import type { BlockBackend } from '../storage/block-backend.js';
 import type { NetBackend } from '../net/net-backend.js';
@@ -99,7 +100,7 @@ export interface PcBoardOptions {
   onSerialRxDrained?: () => void;
   /** Where guest memory starts in its buffer (KVM needs a page-aligned host address). */
   alignWindow?: (buffer: SharedArrayBuffer) => number;
-  /** virtio devices (PCI slots 03.0 net, 04.0+ blk, 05.0 serial, 06.0 rng, 07.0 balloon). */
+  /** virtio devices (PCI slots 03.0 net, 04.0+ blk, 05.0 serial, 06.0 rng, 07.0 balloon, 08.0 scsi). */
   virtio?: VirtioBoardOptions;
   /** IDE drives (opened images and their slots). */
   drives?: readonly AttachedDrive[];
@@ -146,10 +147,14 @@ export interface VirtioBoardOptions {
   balloon?: boolean;
   /** virtio-serial with QEMU's layout: port 0 a console, port 1 `org.qemu.guest_agent.0`. */
   serial?: { onAgentData: (bytes: Uint8Array) => void };
+  /** virtio-scsi HBA (slot 08.0) with these logical units (disks and CD-ROMs). */
+  scsi?: ReadonlyArray<VirtioScsiUnitConfig>;
 }
 
 /** Most CPUs the board takes (QEMU pc's 8-bit xAPIC IDs allow more; the interpreter runs them in one thread). */
 export const PC_MAX_CPUS = 8;
+/** PCI slot of the virtio-scsi HBA (function 0). */
+export const VIRTIO_SCSI_SLOT = 8;
 /** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
 const ISA_BIOS_BYTES = 128 * 1024;
 const FOUR_GIB = 0x1_0000_0000;
@@ -209,6 +214,8 @@ export class PcBoard {
   readonly virtioSerial: VirtioConsole | undefined;
   /** The virtio-balloon device, when present. */
   readonly virtioBalloon: VirtioBalloon | undefined;
+  /** The virtio-scsi HBA, when the machine has SCSI drives. */
+  readonly virtioScsi: VirtioScsi | undefined;
   readonly hpet: Hpet;
   /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
   private hpetLegacy = false;
@@ -452,6 +459,10 @@ export class PcBoard {
     if (v.balloon) {
       this.virtioBalloon = new VirtioBalloon({ id: 'virtio-balloon0', ramBytes: opts.memoryBytes });
       this.addVirtio(7, this.virtioBalloon);
+    }
+    if (v.scsi && v.scsi.length > 0) {
+      this.virtioScsi = new VirtioScsi({ id: 'virtio-scsi0', units: v.scsi, onIoError: (e) => opts.log?.(`virtio-scsi0: ${String(e)}`) });
+      this.addVirtio(VIRTIO_SCSI_SLOT, this.virtioScsi);
     }
     this.renderer = new VgaRenderer(this.vga);
 

@@ -5,7 +5,7 @@
  * open, the ones already opened are closed again and the error names the file.
  */
 import type { ImageFormat } from '../storage/block-backend.js';
-import { assignIdeSlots, type AttachedDrive } from '../machine/drives.js';
+import { assignIdeSlots, type AttachedDrive, type DriveBus } from '../machine/drives.js';
 import { openDisk } from './open-disk.js';
 import { lockImage } from './image-lock.js';
 
@@ -19,8 +19,8 @@ export interface DriveSpec {
   /** Image format; probed for disks when absent (as QEMU does), always 'iso' for CD-ROMs. */
   format?: Exclude<ImageFormat, 'iso'>;
   readOnly?: boolean;
-  /** Controller: 'ide' (default) or 'virtio' (virtio-blk; disks only). */
-  bus?: 'ide' | 'virtio';
+  /** Controller: 'ide' (default), 'virtio' (virtio-blk; disks only) or 'scsi' (virtio-scsi; disks and CD-ROMs). */
+  bus?: DriveBus;
 }
 
 /** Opens every drive's image; on failure closes what was opened and rethrows. */

@@ -6,6 +6,10 @@
  * how SeaBIOS learns the boot order.
  */
 import type { BlockBackend } from '../storage/block-backend.js';
+import { VIRTIO_SCSI_SLOT } from '../board/pc.js';
+
+/** Where a drive is attached: the PIIX3 IDE controller, virtio-blk, or the virtio-scsi HBA. */
+export type DriveBus = 'ide' | 'virtio' | 'scsi';
 
 /** An IDE position: channel 0 (primary) or 1 (secondary), unit 0 (master) or 1 (slave). */
 export interface IdeSlot {
@@ -17,8 +21,8 @@ export interface IdeSlot {
 export interface AttachedDrive {
   readonly kind: 'disk' | 'cdrom';
   readonly backend: BlockBackend | null;
-  /** The controller: IDE (the default) or virtio-blk (disks only). */
-  readonly bus: 'ide' | 'virtio';
+  /** The controller: IDE (the default), virtio-blk (disks only) or virtio-scsi. */
+  readonly bus: DriveBus;
   /** The IDE position (meaningful for IDE drives only). */
   readonly slot: IdeSlot;
 }
@@ -55,12 +59,36 @@ export function ideBootPath(slot: IdeSlot): string {
 }
 
 /**
- * The `bootorder` entries for a boot preference: drives of the preferred kind first, then
- * the others, each kind in slot order.
+ * QEMU's OpenFirmware path of a virtio-scsi logical unit (SeaBIOS matches
+ * `<hba>/*@0/*@<target>,<lun>`, boot.c bootprio_find_scsi_device).
  */
-export function bootOrderPaths(drives: ReadonlyArray<{ kind: 'disk' | 'cdrom'; slot: IdeSlot; bus?: 'ide' | 'virtio' }>, first: 'cdrom' | 'disk'): string[] {
-  const ide = drives.filter((d) => (d.bus ?? 'ide') === 'ide');
-  const rank = (d: { kind: 'disk' | 'cdrom'; slot: IdeSlot }): number =>
-    (d.kind === first ? 0 : 8) + d.slot.channel * 2 + d.slot.unit;
-  return [...ide].sort((a, b) => rank(a) - rank(b)).map((d) => ideBootPath(d.slot));
+export function scsiBootPath(target: number, lun = 0): string {
+  return `/pci@i0cf8/scsi@${VIRTIO_SCSI_SLOT.toString(16)}/channel@0/disk@${target.toString(16)},${lun.toString(16)}`;
+}
+
+/**
+ * The virtio-scsi target of each drive on that bus (targets 0, 1, ... in the order given;
+ * LUN 0 each), like QEMU's `-device scsi-hd` without an explicit `scsi-id`.
+ */
+export function scsiTargets(drives: ReadonlyArray<{ bus?: DriveBus }>): Map<number, number> {
+  const out = new Map<number, number>();
+  drives.forEach((d, i) => { if (d.bus === 'scsi') out.set(i, out.size); });
+  return out;
+}
+
+/**
+ * The `bootorder` entries for a boot preference: drives of the preferred kind first, then
+ * the others; within a kind IDE drives in slot order, then virtio-scsi units by target.
+ * (virtio-blk disks get no entry; SeaBIOS tries them after the listed devices.)
+ */
+export function bootOrderPaths(drives: ReadonlyArray<{ kind: 'disk' | 'cdrom'; slot: IdeSlot; bus?: DriveBus }>, first: 'cdrom' | 'disk'): string[] {
+  const targets = scsiTargets(drives);
+  const entries: Array<{ rank: number; path: string }> = [];
+  drives.forEach((d, i) => {
+    const kindRank = d.kind === first ? 0 : 1000;
+    const bus = d.bus ?? 'ide';
+    if (bus === 'ide') entries.push({ rank: kindRank + d.slot.channel * 2 + d.slot.unit, path: ideBootPath(d.slot) });
+    else if (bus === 'scsi') entries.push({ rank: kindRank + 10 + targets.get(i)!, path: scsiBootPath(targets.get(i)!) });
+  });
+  return entries.sort((a, b) => a.rank - b.rank).map((e) => e.path);
 }

@@ -12,7 +12,8 @@ import type { CpuBackend } from '../cpu/backend.js';
 import { VirtualClock } from '../time/clock.js';
 import type { HostTiming } from './host-timing.js';
 import { rateLimitedLog } from './rate-limited-log.js';
-import { bootOrderPaths, type AttachedDrive } from './drives.js';
+import { bootOrderPaths, scsiTargets, type AttachedDrive } from './drives.js';
+import type { VirtioScsiUnitConfig } from '../devices/virtio/virtio-scsi.js';
 import { RunLoop, type RunState, type StopReason } from './run-loop.js';
 import { SmpCpus } from './smp-cpus.js';
 
@@ -94,6 +95,7 @@ export class PcMachine {
       virtio: {
         ...opts.virtio,
         disks: (opts.drives ?? []).flatMap((d) => (d.bus === 'virtio' && d.backend ? [{ backend: d.backend }] : [])),
+        scsi: scsiUnits(opts.drives ?? []),
       },
       alignWindow: opts.alignWindow,
       bootOrder: bootOrderPaths(opts.drives ?? [], opts.boot ?? ((opts.drives ?? []).some((d) => d.kind === 'cdrom') ? 'cdrom' : 'disk')),
@@ -254,6 +256,15 @@ export class PcMachine {
     this.board.reset();
     this.cpu.reset();
   }
+}
+
+/** The virtio-scsi logical units for the machine's SCSI drives: target = order among them, LUN 0. */
+function scsiUnits(drives: readonly AttachedDrive[]): VirtioScsiUnitConfig[] {
+  const targets = scsiTargets(drives);
+  return drives.flatMap((d, i) => (d.bus !== 'scsi' ? [] : [{
+    target: targets.get(i)!, lun: 0, kind: d.kind, backend: d.backend,
+    ...(d.kind === 'cdrom' ? { readOnly: true } : {}),
+  }]));
 }
 
 /** Creates a PcMachine (the public factory used by the CLI and the worker). */

@@ -15,7 +15,8 @@ describe('vireo run options', () => {
     expect(o.memoryBytes).toBe(1024 ** 3);
     expect(o.disks).toEqual([{ path: 'a.qcow2', format: 'qcow2', bus: 'ide' }, { path: 'b.img', format: undefined, bus: 'ide' }]);
     expect(parseRunOptions(['--disk', 'c.img,if=virtio']).disks).toEqual([{ path: 'c.img', format: undefined, bus: 'virtio' }]);
-    expect(() => parseRunOptions(['--disk', 'c.img,if=scsi'])).toThrow(/--disk if: expected one of ide, virtio/);
+    expect(parseRunOptions(['--disk', 'c.img,if=scsi']).disks).toEqual([{ path: 'c.img', format: undefined, bus: 'scsi' }]);
+    expect(() => parseRunOptions(['--disk', 'c.img,if=sd'])).toThrow(/--disk if: expected one of ide, virtio, scsi/);
     expect(o.timeoutSec).toBe(2.5);
     expect(o.exitOn).toBe('login:');
     expect(o.deterministic).toBe(true);

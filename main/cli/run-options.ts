@@ -9,8 +9,8 @@ import { PC_MAX_CPUS } from '../../emulator/index.js';
 export interface DiskOption {
   path: string;
   format: 'raw' | 'qcow2' | undefined;
-  /** Controller, as QEMU's `if=`: ide (default) or virtio. */
-  bus: 'ide' | 'virtio';
+  /** Controller, as QEMU's `if=`: ide (default), virtio (virtio-blk) or scsi (virtio-scsi). */
+  bus: 'ide' | 'virtio' | 'scsi';
 }
 
 /** Validated options of `vireo run`. */
@@ -48,7 +48,7 @@ export const RUN_USAGE = `usage: vireo run [options]
   --firmware PATH        BIOS image (default: SeaBIOS bios-256k.bin from the search path)
   --vga-bios PATH        VGA option ROM (default: vgabios-stdvga.bin)
   --cdrom FILE           ISO image for the CD-ROM drive
-  --disk FILE[,format=raw|qcow2][,if=ide|virtio]   a hard disk (repeatable; if=virtio: virtio-blk)
+  --disk FILE[,format=raw|qcow2][,if=ide|virtio|scsi]   a hard disk (repeatable; virtio: virtio-blk, scsi: virtio-scsi)
   --boot cdrom|disk      first boot device (default: cdrom if given, else disk)
   --serial stdio|file:PATH|none    COM1 (default none)
   --debugcon stdio|file:PATH|none  debug console ports 0xe9 and 0x402 (default none)
@@ -95,8 +95,8 @@ function parseDisk(spec: string): DiskOption {
   for (const p of props) {
     const [k, v] = p.split('=');
     if (k === 'format' && v !== undefined) format = oneOf(v, '--disk format', ['raw', 'qcow2'] as const);
-    else if (k === 'if' && v !== undefined) bus = oneOf(v, '--disk if', ['ide', 'virtio'] as const);
-    else throw new Error(`--disk: unknown property "${p}" (known: format=raw|qcow2, if=ide|virtio)`);
+    else if (k === 'if' && v !== undefined) bus = oneOf(v, '--disk if', ['ide', 'virtio', 'scsi'] as const);
+    else throw new Error(`--disk: unknown property "${p}" (known: format=raw|qcow2, if=ide|virtio|scsi)`);
   }
   return { path: file, format, bus };
 }

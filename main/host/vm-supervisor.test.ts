@@ -51,7 +51,7 @@ describe('workerConfigFor', () => {
     expect(() => workerConfigFor(vm({ backend: 'kvm' }))).toThrow(/^backend: VM "Test"/);
   });
 
-  it('passes IDE drives and the boot preference, and refuses buses the board does not have', () => {
+  it('passes IDE, virtio-blk and virtio-scsi drives and the boot preference; refuses a CD-ROM on virtio-blk', () => {
     const cfg = workerConfigFor(vm({
       bootOrder: ['cdrom', 'disk'],
       drives: [
@@ -68,8 +68,15 @@ describe('workerConfigFor', () => {
     expect(cfg.boot).toBe('cdrom');
     expect(workerConfigFor(vm({ drives: [{ id: 'v', kind: 'disk', path: '/vm/v.img', format: 'raw', bus: 'virtio', readOnly: false }] })).drives)
       .toEqual([{ kind: 'disk', path: '/vm/v.img', format: 'raw', readOnly: false, bus: 'virtio' }]);
-    expect(() => workerConfigFor(vm({ drives: [{ id: 's', kind: 'disk', path: '/vm/s.img', format: 'raw', bus: 'scsi', readOnly: false }] })))
-      .toThrow(/^drives: VM "Test" has a SCSI drive \(\/vm\/s.img\); virtio-scsi is not available/);
+    expect(workerConfigFor(vm({ drives: [
+      { id: 's', kind: 'disk', path: '/vm/s.img', format: 'raw', bus: 'scsi', readOnly: false },
+      { id: 'sc', kind: 'cdrom', path: '/iso/virtio-win.iso', format: 'iso', bus: 'scsi', readOnly: true },
+    ] })).drives).toEqual([
+      { kind: 'disk', path: '/vm/s.img', format: 'raw', readOnly: false, bus: 'scsi' },
+      { kind: 'cdrom', path: '/iso/virtio-win.iso', bus: 'scsi' },
+    ]);
+    expect(() => workerConfigFor(vm({ drives: [{ id: 'vc', kind: 'cdrom', path: '/iso/x.iso', format: 'iso', bus: 'virtio', readOnly: true }] })))
+      .toThrow(/^drives: VM "Test" has a CD-ROM on virtio-blk \(\/iso\/x.iso\); CD-ROMs sit on IDE or SCSI/);
     expect(workerConfigFor(vm({ network: { mode: 'user', model: 'virtio' } })).net).toBe('user');
     expect(workerConfigFor(vm({ network: { mode: 'user', model: 'e1000' } })).net).toBe('none');
   });

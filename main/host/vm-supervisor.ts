@@ -123,15 +123,14 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   }
   const drives: WorkerMachineConfig['drives'] = [];
   for (const d of vm.drives) {
-    if (d.bus === 'scsi') {
-      throw new ApiError('unsupported', `drives: VM "${vm.name}" has a SCSI drive (${d.path || d.id}); virtio-scsi is not available in this build; use IDE or virtio`);
-    }
+    // SCSI drives sit on the virtio-scsi HBA (disks and CD-ROMs); virtio means virtio-blk.
+    const bus = d.bus === 'ide' ? {} : { bus: d.bus };
     if (d.kind === 'cdrom') {
-      if (d.bus === 'virtio') throw new ApiError('bad-request', `drives: VM "${vm.name}" has a CD-ROM on virtio (${d.path || d.id}); CD-ROMs sit on IDE`);
-      drives.push({ kind: 'cdrom', path: d.path === '' ? null : d.path });
+      if (d.bus === 'virtio') throw new ApiError('bad-request', `drives: VM "${vm.name}" has a CD-ROM on virtio-blk (${d.path || d.id}); CD-ROMs sit on IDE or SCSI`);
+      drives.push({ kind: 'cdrom', path: d.path === '' ? null : d.path, ...bus });
     } else {
       if (d.format === 'iso') throw new ApiError('bad-request', `drives: "${d.path}" is an ISO image attached as a disk; attach it as a CD-ROM`);
-      drives.push({ kind: 'disk', path: d.path, format: d.format, readOnly: d.readOnly, ...(d.bus === 'virtio' ? { bus: 'virtio' as const } : {}) });
+      drives.push({ kind: 'disk', path: d.path, format: d.format, readOnly: d.readOnly, ...bus });
     }
   }
   const first = vm.bootOrder.find((b) => b === 'cdrom' || b === 'disk');

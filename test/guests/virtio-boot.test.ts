@@ -29,6 +29,17 @@ describe.skipIf(skip !== '')(`SeaBIOS boots from disks${skip ? ` (skipped: ${ski
     expect(run.status).toBe(33);
   }, 120_000);
 
+  it('boots a boot sector from a virtio-scsi disk (1af4:1004), found through the bootorder path', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vireo-vscsi-'));
+    const run = await runVireo(['run', '--disk', `${bootDisk(dir)},format=raw,if=scsi`, '--debugcon', 'stdio', '--timeout', '60'], { timeoutMs: 90_000 });
+    expect(run.stdout).toMatch(/found virtio-scsi at 00:08\.0/i);
+    expect(run.stdout).toContain("virtio-scsi vendor='QEMU' product='QEMU HARDDISK'");
+    expect(run.stdout).toContain('virtio-scsi blksize=512 sectors=32768');
+    expect(run.stdout).toContain('1: /pci@i0cf8/scsi@8/channel@0/disk@0,0');
+    expect(run.stdout).toContain('BOOT-SECTOR-RAN');
+    expect(run.status).toBe(33);
+  }, 120_000);
+
   it('boots the same boot sector from an IDE disk', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vireo-ide-'));
     const run = await runVireo(['run', '--disk', `${bootDisk(dir)},format=raw`, '--debugcon', 'stdio', '--timeout', '60'], { timeoutMs: 90_000 });

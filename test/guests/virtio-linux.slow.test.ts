@@ -1,6 +1,6 @@
 /**
  * The virtio issue's acceptance with a real Linux guest (Debian's i386 kernel, its own
- * virtio drivers as modules): one `vireo run` with a virtio-blk data disk, virtio-net
+ * virtio drivers as modules): one `vireo run` with a virtio-blk data disk, a virtio-scsi disk, virtio-net
  * through passt, virtio-rng, virtio-balloon asked to shrink the guest to 160 MiB, and
  * virtio-serial with the guest agent port bridged to a UNIX socket. The guest script
  * (test/fixtures/virtio-guest.ts) prints what it saw; this test checks each finding
@@ -75,10 +75,12 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
     const port = (server.address() as { port: number }).port;
     const disk = path.join(dir, 'data.img');
     const firstMibSha = writeVirtioDataDisk(disk, port);
+    const scsiDisk = path.join(dir, 'scsi.img');
+    const scsiSha = writeVirtioDataDisk(scsiDisk, null, 4 * 1024 * 1024);
     const sock = path.join(dir, 'qga.sock');
     const iso = buildLinuxTestIso({ script: VIRTIO_GUEST_SCRIPT, modules: VIRTIO_GUEST_MODULES });
 
-    const run = runVireo(['run', '--cdrom', iso, '--disk', `${disk},format=raw,if=virtio`, '--net', 'user',
+    const run = runVireo(['run', '--cdrom', iso, '--disk', `${disk},format=raw,if=virtio`, '--disk', `${scsiDisk},format=raw,if=scsi`, '--net', 'user',
       '--device', 'virtio-rng', '--balloon', `${BALLOON_MIB}M`, '--agent-socket', sock,
       '--serial', 'stdio', '--memory', `${MEMORY_MIB}M`, '--timeout', String(TIMEOUT_S)], { timeoutMs: (TIMEOUT_S + 60) * 1000 });
     const agent = await agentPeer(sock, Date.now() + 60_000);
@@ -108,6 +110,11 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
     expect(line(out, 'VDA-REREAD').split(' ')[0]).toBe(written);
     const image = readFileSync(disk);
     expect(createHash('sha256').update(image.subarray(1024 * 1024, 2 * 1024 * 1024)).digest('hex')).toBe(written);
+
+    // virtio-scsi: the disk is sd*, with QEMU's identity, and reads as the host wrote it.
+    expect(line(out, 'BLOCK sda')).toMatch(/^8192 QEMU\s+QEMU HARDDISK/);
+    expect(line(out, 'SDA-READ')).toBe(`${scsiSha}  -`);
+    expect(dmesg).toMatch(/scsi host\d+: Virtio SCSI HBA/);
 
     // virtio-rng behind /dev/hwrng.
     expect(line(out, 'RNG-CURRENT')).toMatch(/^virtio_rng\.\d+$/);

@@ -260,8 +260,8 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
                   <label htmlFor={idOf(`drives.${i}.bus`)}>Bus</label>
                   <select value={d.bus} disabled={locked} onChange={(e) => setDrive(i, { bus: e.target.value as DriveConfig['bus'] })} {...aria(`drives.${i}.bus`)}>
                     <option value="ide">IDE</option>
-                    <option value="virtio">virtio</option>
-                    {d.bus === 'scsi' && <option value="scsi">SCSI (not emulated)</option>}
+                    <option value="virtio">virtio (virtio-blk)</option>
+                    <option value="scsi">SCSI (virtio-scsi)</option>
                   </select>
                   {errorOf(`drives.${i}.bus`)}
                 </div>
@@ -298,7 +298,7 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
             <div className="field">
               <label htmlFor={`${uid}-new-bus`}>Bus</label>
               <select id={`${uid}-new-bus`} value={newDisk.bus} onChange={(e) => setNewDisk({ ...newDisk, bus: e.target.value as DriveConfig['bus'] })}>
-                <option value="ide">IDE</option><option value="virtio">virtio</option>
+                <option value="ide">IDE</option><option value="virtio">virtio (virtio-blk)</option><option value="scsi">SCSI (virtio-scsi)</option>
               </select>
             </div>
             <button type="button" className="btn" onClick={() => void addDisk()}>Add disk</button>
