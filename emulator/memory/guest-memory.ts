@@ -10,6 +10,8 @@
  * Which guest-physical page maps to which offset is PhysMap's job, not this class's.
  */
 
+import { CodeWatch } from './code-watch.js';
+
 /** Size of a guest page in bytes. */
 export const PAGE_SIZE = 4096;
 
@@ -31,6 +33,11 @@ export class GuestMemory {
   readonly view: DataView;
   /** Guest RAM is always the first block, at offset 0. */
   readonly ramBytes: number;
+  /**
+   * Write tracking for the CPUs' decoded-instruction caches. Whoever writes `u8` without
+   * going through a CPU (DMA, loaders, snapshot restore) calls `notifyWrite` afterwards.
+   */
+  readonly codeWatch: CodeWatch;
   private readonly blocks = new Map<string, MemoryBlock>();
   private next: number;
 
@@ -53,6 +60,7 @@ export class GuestMemory {
     this.u8 = new Uint8Array(this.buffer, offset, size);
     this.view = new DataView(this.buffer, offset, size);
     this.ramBytes = ramBytes;
+    this.codeWatch = new CodeWatch(size);
     this.blocks.set('ram', { name: 'ram', offset: 0, sizeBytes: ramBytes });
     this.next = ramBytes;
   }
@@ -68,6 +76,15 @@ export class GuestMemory {
     this.next += size;
     this.blocks.set(name, block);
     return block;
+  }
+
+  /**
+   * Call after writing `length` bytes at byte offset `offset` of `u8` other than through a
+   * CPU (device DMA, ROM loading): drops decoded instructions cached from those pages.
+   * For RAM the offset is the guest-physical address.
+   */
+  notifyWrite(offset: number, length: number): void {
+    this.codeWatch.notifyWrite(offset, length);
   }
 
   /** Looks up a block by name. */

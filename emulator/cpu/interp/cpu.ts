@@ -26,7 +26,11 @@
  * CPU-seconds (1.20x), 372 -> 291 s wall (1.28x).
  * Deterministic SeaBIOS boot: identical port/MMIO trace (values, EIPs, instruction
  * counts) with both cores; its 6 M instructions are dominated by JIT warm-up, where the
- * bigger hot loop costs ~10 % more CPU. Next step: a decoded-block cache / translator.
+ * bigger hot loop costs ~10 % more CPU.
+ * Since then the hot loop (`burst`, exec-cached.ts) runs the frequent instructions from a
+ * decoded-instruction cache (decode-cache.ts) keyed by backing-store offset and
+ * invalidated per page through `GuestMemory.codeWatch`; the switch below is the
+ * fetch-and-decode path (`legacyStep`) for everything else.
  */
 import { CpuExit, type CpuBackend, type CpuRegs, type InterruptSource, type VmOps } from '../backend.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
@@ -36,7 +40,7 @@ import {
   ARITH_FLAGS, CR0_CD, CR0_ET, CR0_NW, CS, DS, EDI, EDX, ES, ESP, EXC_DF, EXC_NMI, EXC_PF, FS, GS, IF, LDTR,
   SS, TR, VM, CR0_MP, CR0_TS, EXC_NM, TF, EXC_DB,
 } from './state.js';
-import { Executor0F } from './exec-0f.js';
+import { CachedExecutor } from './exec-cached.js';
 import type { CpuLogger } from './exec.js';
 import { DEFAULT_FEATURES, type CpuFeatures } from './features.js';
 import type { CoprocessorHostExt } from './fpu/host-ext.js';
@@ -134,7 +138,7 @@ function contributory(v: number): boolean {
 }
 
 /** The interpreter CPU. */
-export class InterpCpu extends Executor0F implements CpuBackend {
+export class InterpCpu extends CachedExecutor implements CpuBackend {
   readonly kind = 'interp' as const;
   instructionsRetired = 0;
   lastError: string | undefined;
@@ -198,6 +202,7 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     this.tscOffset = 0;
     this.flushTlb(false);
     this.checkPhysGeneration();
+    this.flushDecodeCache();
     this.attention = true;
     this.units.reset?.();
   }
@@ -248,16 +253,16 @@ export class InterpCpu extends Executor0F implements CpuBackend {
   }
 
   /**
-   * The hot loop: executes instructions until `attention` is raised or `target` is
-   * reached. This is `step()` written out by hand with the first opcode byte dispatched
-   * through one dense switch (a jump table) straight to the handler methods: one call per
-   * instruction for the frequent opcodes instead of step -> exec -> handler, and no
-   * compare chain for the prefix bytes. The cases must do exactly what the `exec` cases
-   * do; prefixed instructions and everything else go through `decodeFrom` / `exec`.
+   * One instruction on the fetch-and-decode path, for what the decode cache does not run
+   * (see exec-cached.ts). This is `step()` written out by hand with the first opcode byte
+   * dispatched through one dense switch (a jump table) straight to the handler methods:
+   * one call per instruction for the frequent opcodes instead of step -> exec -> handler,
+   * and no compare chain for the prefix bytes. The cases must do exactly what the `exec`
+   * cases do; prefixed instructions and everything else go through `decodeFrom` / `exec`.
    */
-  private burst(target: number): void {
+  protected legacyStep(): void {
     const r32 = this.r32, u8 = this.u8, segBase = this.segBase;
-    while (!this.attention && this.instructionsRetired < target) {
+    {
       const eip = this.eip;
       this.instrStart = eip;
       this.espStart = r32[ESP];
@@ -575,7 +580,6 @@ export class InterpCpu extends Executor0F implements CpuBackend {
             this.group5(); break;
           default: this.exec(b); break;
       }
-      this.instructionsRetired++;
     }
   }
 
@@ -651,6 +655,7 @@ export class InterpCpu extends Executor0F implements CpuBackend {
     this.msrLo.clear(); this.msrHi.clear();
     for (const [k, lo, hi] of s.msrs) { this.msrLo.set(k | 0, lo | 0); this.msrHi.set(k | 0, hi | 0); }
     this.flushTlb(false);
+    this.flushDecodeCache();
     this.attention = true;
   }
 

@@ -9,10 +9,15 @@
  * `VmOps.mmioRead/mmioWrite`. Leaves out: PSE-36, PCID, SMEP/SMAP, protection keys, the
  * PDPTE register cache (PDPTEs are read on every walk), caching attributes (PAT/MTRR have
  * no effect), segment limit checks on ordinary data accesses.
+ *
+ * Every store into RAM (fast path and physical path) checks `codePage` of the backing page
+ * and bumps its generation in `codeWatch` when decoded instructions are cached from it
+ * (see decode-cache.ts): self-modifying code never runs a stale decode.
  */
 import type { VmOps } from '../backend.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { PhysMap } from '../../memory/phys-map.js';
+import type { CodeWatch } from '../../memory/code-watch.js';
 import { CpuState, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_PF } from './state.js';
 
 /** TLB flag bits (per linear page). */
@@ -34,6 +39,10 @@ export class MemoryCore extends CpuState {
   readonly view: DataView;
   readonly physMap: PhysMap;
   readonly ops: VmOps;
+  /** Write tracking of the decode cache (shared with DMA writers through GuestMemory). */
+  readonly codeWatch: CodeWatch;
+  /** `codeWatch.codePage`: per backing page, 1 while decoded instructions are cached from it. */
+  readonly codePage: Uint8Array;
 
   /** Per linear page: TLB_* bits; 0 = not cached. */
   readonly tlbFlags = new Uint8Array(1 << 20);
@@ -79,6 +88,8 @@ export class MemoryCore extends CpuState {
     this.view = deps.mem.view;
     this.physMap = deps.physMap;
     this.ops = deps.ops;
+    this.codeWatch = deps.mem.codeWatch;
+    this.codePage = this.codeWatch.codePage;
   }
 
   // ---------------------------------------------------------------- TLB management
@@ -323,7 +334,7 @@ export class MemoryCore extends CpuState {
   physWrite8(gpa: number, v: number): void {
     if (gpa < 4294967296) {
       const bp = this.physMap.writePage[gpa >>> 12];
-      if (bp >= 0) { this.u8[bp * 4096 + (gpa & 0xfff)] = v; return; }
+      if (bp >= 0) { this.u8[bp * 4096 + (gpa & 0xfff)] = v; if (this.codePage[bp] !== 0) this.codeWatch.pageWritten(bp); return; }
     }
     this.attention = true;
     this.ops.mmioWrite(gpa, 1, v & 0xff);
@@ -333,7 +344,7 @@ export class MemoryCore extends CpuState {
   physWrite16(gpa: number, v: number): void {
     if (gpa < 4294967296) {
       const bp = this.physMap.writePage[gpa >>> 12];
-      if (bp >= 0) { this.view.setUint16(bp * 4096 + (gpa & 0xfff), v, true); return; }
+      if (bp >= 0) { this.view.setUint16(bp * 4096 + (gpa & 0xfff), v, true); if (this.codePage[bp] !== 0) this.codeWatch.pageWritten(bp); return; }
     }
     this.attention = true;
     this.ops.mmioWrite(gpa, 2, v & 0xffff);
@@ -343,7 +354,7 @@ export class MemoryCore extends CpuState {
   physWrite32(gpa: number, v: number): void {
     if (gpa < 4294967296) {
       const bp = this.physMap.writePage[gpa >>> 12];
-      if (bp >= 0) { this.view.setInt32(bp * 4096 + (gpa & 0xfff), v, true); return; }
+      if (bp >= 0) { this.view.setInt32(bp * 4096 + (gpa & 0xfff), v, true); if (this.codePage[bp] !== 0) this.codeWatch.pageWritten(bp); return; }
     }
     this.attention = true;
     this.ops.mmioWrite(gpa, 4, v >>> 0);
@@ -383,7 +394,12 @@ export class MemoryCore extends CpuState {
   /** Writes a byte at a linear address. */
   writeU8(lin: number, v: number): void {
     const p = lin >>> 12;
-    if ((this.tlbFlags[p] & this.writeMask) === this.writeMask) { this.u8[this.tlbData[p] + (lin & 0xfff)] = v; return; }
+    if ((this.tlbFlags[p] & this.writeMask) === this.writeMask) {
+      const o = this.tlbData[p];
+      this.u8[o + (lin & 0xfff)] = v;
+      if (this.codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
+      return;
+    }
     this.physWrite8(this.translate(lin, true, false), v);
   }
 
@@ -391,7 +407,12 @@ export class MemoryCore extends CpuState {
   writeU16(lin: number, v: number): void {
     const p = lin >>> 12;
     if ((lin & 0xfff) !== 0xfff) {
-      if ((this.tlbFlags[p] & this.writeMask) === this.writeMask) { this.view.setUint16(this.tlbData[p] + (lin & 0xfff), v, true); return; }
+      if ((this.tlbFlags[p] & this.writeMask) === this.writeMask) {
+        const o = this.tlbData[p];
+        this.view.setUint16(o + (lin & 0xfff), v, true);
+        if (this.codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
+        return;
+      }
       this.physWrite16(this.translate(lin, true, false), v);
       return;
     }
@@ -405,7 +426,12 @@ export class MemoryCore extends CpuState {
   writeU32(lin: number, v: number): void {
     const p = lin >>> 12;
     if ((lin & 0xfff) <= 0xffc) {
-      if ((this.tlbFlags[p] & this.writeMask) === this.writeMask) { this.view.setInt32(this.tlbData[p] + (lin & 0xfff), v, true); return; }
+      if ((this.tlbFlags[p] & this.writeMask) === this.writeMask) {
+        const o = this.tlbData[p];
+        this.view.setInt32(o + (lin & 0xfff), v, true);
+        if (this.codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
+        return;
+      }
       this.physWrite32(this.translate(lin, true, false), v);
       return;
     }
