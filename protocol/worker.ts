@@ -16,6 +16,12 @@ export const WorkerMachineConfig = z.object({
   biosPath: z.string().optional(),
   vgaBiosPath: z.string().optional(),
   deterministic: z.boolean().default(false),
+  /**
+   * CPU backend: the interpreter, KVM (refused with the reason when /dev/kvm is unusable or
+   * the machine needs the interpreter), or auto (KVM when usable). The worker reports what
+   * runs in a `backend` message.
+   */
+  backend: z.enum(['interp', 'kvm', 'auto']).default('interp'),
   /** IDE drives: disks and CD-ROMs (a null path is an empty CD-ROM drive). */
   drives: z.array(z.object({
     kind: z.enum(['disk', 'cdrom']),
@@ -114,6 +120,8 @@ export const WorkerToHost = z.discriminatedUnion('type', [
   z.object({ type: z.literal('screenshot'), requestId: z.number().int(), png: Bytes }).strict(),
   z.object({ type: z.literal('screen-text'), requestId: z.number().int(), text: z.string() }).strict(),
   z.object({ type: z.literal('stats'), instructions: z.number(), virtualNs: z.number() }).strict(),
+  /** The CPU backend the machine runs on, and why (sent once, before the first `state`). */
+  z.object({ type: z.literal('backend'), kind: z.enum(['interp', 'kvm']), reason: z.string() }).strict(),
   /**
    * A command failed (the worker keeps running). `requestId` names the screenshot or
    * screen-text request that failed, when the failure belongs to one.

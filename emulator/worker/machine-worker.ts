@@ -15,6 +15,7 @@ import type { BlockBackend } from '../storage/block-backend.js';
 import { hostEntropy, startUserNetwork, type StartedNetwork } from '../host/machine-network.js';
 import type { AttachedDrive } from '../machine/drives.js';
 import { MachineConsole } from './machine-console.js';
+import { chooseBackend } from '../host/cpu-backend-select.js';
 
 const port = parentPort;
 if (!port) throw new Error('machine-worker.js must run in a worker thread');
@@ -60,6 +61,9 @@ async function start(config: WorkerMachineConfig): Promise<void> {
   const only = (p: string | undefined) => (p === undefined ? {} : { explicitPath: p, systemDirs: [] });
   const bios = loadFirmware('bios-256k.bin', only(config.biosPath)).bytes;
   const vgaBios = loadFirmware('vgabios-stdvga.bin', only(config.vgaBiosPath)).bytes;
+  // Before any image is opened: a refused backend (KVM unusable, several vCPUs) leaves nothing to undo.
+  const backend = chooseBackend(config.backend, config.deterministic, (message) => send({ type: 'log', message }), config.cpus);
+  send({ type: 'backend', kind: backend.kind, reason: backend.reason });
   const drives: AttachedDrive[] = await openDrives(config.drives);
   runningDrives = drives;
   media = drives.map((d) => d.backend);
@@ -71,6 +75,8 @@ async function start(config: WorkerMachineConfig): Promise<void> {
     throw err;
   }
   const m = new PcMachine({
+    createCpu: backend.createCpu,
+    alignWindow: backend.alignWindow,
     drives,
     virtio: {
       ...(net ? { net } : {}),

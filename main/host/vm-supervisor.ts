@@ -118,9 +118,6 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   if (vm.firmware === 'uefi') {
     throw new ApiError('unsupported', `firmware: VM "${vm.name}" uses UEFI, which this build cannot boot yet; choose BIOS`);
   }
-  if (vm.backend === 'kvm') {
-    throw new ApiError('unsupported', `backend: VM "${vm.name}" asks for KVM, which this build does not have yet; choose auto or interp`);
-  }
   const drives: WorkerMachineConfig['drives'] = [];
   for (const d of vm.drives) {
     // SCSI drives sit on the virtio-scsi HBA (disks and CD-ROMs); virtio means virtio-blk.
@@ -140,8 +137,11 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   }
   // The NIC Vireo emulates is virtio-net; e1000/rtl8139 are not emulated yet, so such a VM runs without one.
   const net = vm.network.mode === 'user' && vm.network.model === 'virtio' ? 'user' as const : 'none' as const;
+  // `auto` stays on the interpreter until the KVM backend boots Linux guests (issue 10);
+  // `kvm` asks for KVM, and the worker refuses to start with the reason when it is unusable.
+  const backend = vm.backend === 'kvm' ? 'kvm' as const : 'interp' as const;
   return {
-    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, drives, net, portForwards: [], virtioExtras: true, name: vm.name,
+    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, backend, drives, net, portForwards: [], virtioExtras: true, name: vm.name,
     ...(first ? { boot: first } : {}),
     ...(vnc?.enabled && vnc.password ? { vnc: { port: vnc.port, password: vnc.password } } : {}),
   };
@@ -183,6 +183,8 @@ interface WorkerRun {
   /** What `serialPtyOf` reports for this run (undefined: the config does not ask for a pty). */
   ptyInfo: SerialPtyInfo | undefined;
   last: { instructions: number; atPerfMs: number; elu: EventLoopUtilization };
+  /** The CPU backend the worker reported (null until it says). */
+  backend: 'interp' | 'kvm' | null;
 }
 
 interface StateWaiter {
@@ -260,8 +262,7 @@ export class VmSupervisor {
   /** The CPU backend VM `id`'s worker runs on, while it has one; else null. */
   backendInUseOf(id: string): 'interp' | 'kvm' | null {
     const s = this.sessions.get(id);
-    // The worker config carries no backend choice yet: every worker runs the interpreter.
-    return s?.run && ACTIVE.has(s.state) ? 'interp' : null;
+    return s?.run && ACTIVE.has(s.state) ? s.run.backend : null;
   }
 
   /**
@@ -309,7 +310,7 @@ export class VmSupervisor {
       throw new ApiError('internal', `${this.describeVm(vm.id)}: the emulator worker could not be created: ${errorText(err)}`);
     }
     const run: WorkerRun = {
-      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null, pty: null, ptyInfo: undefined,
+      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null, pty: null, ptyInfo: undefined, backend: null,
       last: { instructions: 0, atPerfMs: performance.now(), elu: worker.performance.eventLoopUtilization() },
     };
     s.run = run;
@@ -811,6 +812,10 @@ export class VmSupervisor {
       }
       case 'log':
         this.log(s.id, msg.message);
+        return;
+      case 'backend':
+        run.backend = msg.kind;
+        this.log(s.id, `cpu backend: ${msg.kind} (${msg.reason})`);
         return;
       case 'rfb-data': {
         const v = run.vnc.get(msg.connId);

@@ -130,9 +130,9 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
       <div className="field">
         <label htmlFor={idOf('backend')}>CPU backend (requested)</label>
         <select value={form.backend} disabled={locked} onChange={(e) => update({ backend: e.target.value as EditorForm['backend'] })} {...aria('backend', true)}>
-          <option value="auto">auto (KVM when usable, else the interpreter)</option>
+          <option value="auto">auto (the interpreter for now; KVM once it boots Linux guests)</option>
           <option value="interp">interp (Vireo's x86 interpreter)</option>
-          <option value="kvm">kvm</option>
+          <option value="kvm">kvm (experimental: Linux /dev/kvm, one vCPU)</option>
         </select>
         <p id={`${idOf('backend')}-hint`} className="hint">
           {vm.backendInUse ? `In use now: ${vm.backendInUse === 'kvm' ? 'KVM' : 'interpreter'}.` : 'The backend in use is shown while the VM runs.'}
