@@ -48,6 +48,27 @@ function readPhys8(b: PcBoard, gpa: number): number {
 }
 
 describe('pc board (no CPU)', () => {
+  it('tells the decode caches about device DMA into guest RAM (fw_cfg DMA over a page holding code)', () => {
+    const { board } = makeBoard();
+    const watch = board.mem.codeWatch;
+    const codePage = 0x5000 >>> 12;
+    watch.codePage[codePage] = 1; // a CPU decoded instructions from this page
+    const gen = watch.pageGen[codePage]!;
+    // FWCfgDmaAccess at 0x4000 (big-endian): control = key 0 (signature) << 16 | SELECT | READ,
+    // length 4, address 0x5000; the 64-bit address of the structure goes to ports 0x514/0x518.
+    const dv = new DataView(board.mem.u8.buffer, board.mem.u8.byteOffset);
+    dv.setUint32(0x4000, (0 << 16) | 0x08 | 0x02);
+    dv.setUint32(0x4004, 4);
+    dv.setUint32(0x4008, 0);
+    dv.setUint32(0x400c, 0x5000);
+    const be32 = (v: number): number => ((v & 0xff) << 24 | (v & 0xff00) << 8 | (v >>> 8) & 0xff00 | v >>> 24) >>> 0;
+    outl(board, 0x514, be32(0));
+    outl(board, 0x518, be32(0x4000));
+    expect(String.fromCharCode(...board.mem.u8.subarray(0x5000, 0x5004))).toBe('QEMU');
+    expect(watch.pageGen[codePage]).toBe(gen + 1);
+    expect(watch.codePage[codePage]).toBe(0);
+  });
+
   it('maps the BIOS at the top of 4 GiB and its last 128 KiB below 1 MiB', () => {
     const { board } = makeBoard();
     expect(readPhys8(board, 0xfffffff0)).toBe(0xea);

@@ -690,6 +690,8 @@ export class PcBoard {
   private dmaWrite(gpa: number, src: Uint8Array): boolean {
     if (gpa < 0 || gpa + src.length > this.mem.ramBytes) return false;
     this.mem.u8.set(src, gpa);
+    // Device writes bypass the CPU's stores: drop decoded instructions cached from these pages.
+    this.mem.notifyWrite(gpa, src.length);
     return true;
   }
 }

@@ -392,6 +392,7 @@ export class AddressSpace implements MmioDispatch {
     const at = r.region.backing!.block.offset + r.region.backing!.offset + off;
     const u8 = this.memory.u8;
     for (let i = 0; i < size; i++) u8[at + i] = (value >>> (i * 8)) & 0xff;
+    this.memory.notifyWrite(at, size);
   }
 
   private flatten(): void {
