@@ -45,7 +45,7 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options]
   --runs N            runs per emulator, interleaved (default 3)
   --only LIST         emulators: vireo,qemu,v86-jit,v86-nojit (v86 = both); default all
   --suite LIST        linux,mips,rfb,coldstart,workermem (default all)
-  --timeout-sec S     per-run timeout; the child's process group is killed (default 300)
+  --timeout-sec S     per-run timeout; the child's process group is killed (default 900)
   --work-mib N        MiB of zeros the guest hashes with sha256sum (default 4)
   --mips-minstr M     millions of loop instructions of the CPU microbenchmark (default 60)
   --rfb-seconds S     measured seconds per RFB run and encoding (default 2)
@@ -215,7 +215,7 @@ async function main() {
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       suite: { type: 'string', default: SUITES.join(',') },
-      'timeout-sec': { type: 'string', default: '300' },
+      'timeout-sec': { type: 'string', default: '900' },
       'work-mib': { type: 'string', default: '4' },
       'mips-minstr': { type: 'string', default: '60' },
       'rfb-seconds': { type: 'string', default: '2' },
