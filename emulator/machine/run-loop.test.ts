@@ -182,3 +182,47 @@ describe('RunLoop live virtual time', () => {
     expect(clock.nowNs() - atPause).toBeLessThan(100e6);
   });
 });
+
+describe('RunLoop stolen time (real-time mode)', () => {
+  it('moves virtual time at most one step past a host stall while the CPU runs, so periodic ticks stay separate', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming();
+    // A 4 ms periodic timer (Linux's HZ=250 tick) and a CPU whose every chunk takes 45 ms of host time.
+    const ticks: number[] = [];
+    const tick = (at: number): void => { clock.at(at, () => { ticks.push(clock.nowNs()); tick(at + 4_000_000); }); };
+    tick(4_000_000);
+    const virtualAfterChunk: number[] = [];
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing, { deterministic: false, chunkInstructions: 1000 });
+    cpu.onRun = () => {
+      virtualAfterChunk.push(clock.advancedNs());
+      if (virtualAfterChunk.length > 20) { loop.stop({ kind: 'requested', detail: 'test' }); return CpuExit.Yield; }
+      timing.t += 45;
+      return undefined;
+    };
+    await loop.run();
+    const steps = virtualAfterChunk.slice(1).map((v, i) => v - virtualAfterChunk[i]!);
+    for (const s of steps) expect(s).toBeLessThanOrEqual(10_000_000 + 1_000_000); // one step (+ the 1 ms yield)
+    // 20 chunks of at most ~11 ms: no more than ~3 ticks per chunk, none lost to a 45 ms jump.
+    expect(clock.advancedNs()).toBeLessThan(20 * 11_000_000 + 1);
+    expect(ticks.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('still lets time jump to the next deadline while the CPU is halted', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming();
+    let woke = -1;
+    clock.at(200_000_000, () => { woke = clock.advancedNs(); cpu.halted = false; });
+    cpu.halted = true;
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing, { deterministic: false, chunkInstructions: 1000 });
+    cpu.onRun = (c) => {
+      if (!c.halted) { loop.stop({ kind: 'requested', detail: 'test' }); return CpuExit.Yield; }
+      return undefined;
+    };
+    await loop.run();
+    expect(woke).toBeGreaterThanOrEqual(200_000_000);
+    // 200 ms of halt cost about 200 ms of host time (sleeps of up to 50 ms), not 20 steps of 10 ms each.
+    expect(timing.t).toBeLessThan(260);
+  });
+});

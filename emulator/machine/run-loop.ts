@@ -5,7 +5,13 @@
  *
  * Virtual time:
  * - real-time mode: virtual time follows host time while running (pauses excluded);
- *   a halted CPU sleeps until the next timer deadline or an external wake-up.
+ *   a halted CPU sleeps until the next timer deadline or an external wake-up. While the
+ *   CPU runs, virtual time moves at most `maxRunningStepMs` between two clock advances:
+ *   a longer gap (the host descheduled the thread, a long event-loop turn) is stolen time
+ *   the guest never sees, as a paused VM would not. Otherwise periodic timers coalesce:
+ *   eleven 4 ms ticks in a 45 ms stall reach the guest as one interrupt, and Linux's
+ *   boot-time check that the timer ticks through the IO-APIC (check_timer, which wants
+ *   more than 4 jiffies in 40) fails on a loaded host.
  * - deterministic mode: virtual time advances by `nsPerInstruction` per retired
  *   instruction, and jumps to the next timer deadline while the CPU is halted, so a
  *   run is reproducible (same instruction stream, same interrupts) whatever the host load.
@@ -54,6 +60,11 @@ export interface RunLoopOptions {
   sliceMs?: number;
   /** Instructions per `cpu.run` call (default 50 000). */
   chunkInstructions?: number;
+  /**
+   * Real-time mode: the most virtual time that passes between two clock advances while
+   * the CPU runs, in ms (default 10); longer host gaps are dropped (stolen time).
+   */
+  maxRunningStepMs?: number;
   /** Called on every state change. */
   onState?: (state: RunState) => void;
 }
@@ -66,6 +77,7 @@ export class RunLoop {
   private readonly nsPerInstr: number;
   private readonly sliceMs: number;
   private readonly chunk: number;
+  private readonly maxStepNs: number;
   /** Virtual ns at the last reference point, and the reference itself. */
   private baseNs = 0;
   private baseInstr = 0;
@@ -82,6 +94,7 @@ export class RunLoop {
     this.nsPerInstr = opts.nsPerInstruction ?? 1;
     this.sliceMs = opts.sliceMs ?? 8;
     this.chunk = opts.chunkInstructions ?? 50_000;
+    this.maxStepNs = (opts.maxRunningStepMs ?? 10) * 1e6;
   }
 
   /** Current state. */
@@ -173,7 +186,7 @@ export class RunLoop {
         }
       }
       let exit = cpu.run(budget);
-      this.advanceClock();
+      this.advanceClock(true);
       if (this.resetRequested) {
         this.resetRequested = false;
         exit = CpuExit.Reset;
@@ -222,19 +235,40 @@ export class RunLoop {
     const waitMs = Number.isFinite(next) ? (next - this.target.clock.nowNs()) / 1e6 : 50;
     if (waitMs > 0.05) await this.timing.sleep(Math.min(waitMs, 50));
     else await this.timing.yield();
-    this.advanceClock();
+    this.advanceClock(false);
   }
 
   private virtualNow(): number {
     if (this.opts.deterministic) {
       return this.baseNs + (this.clockInstructions() - this.baseInstr) * this.nsPerInstr;
     }
-    return this.baseNs + (this.timing.nowMs() - this.baseHostMs) * 1e6;
+    // The live source never runs further than one step past the last advance (see the header).
+    const host = this.baseNs + (this.timing.nowMs() - this.baseHostMs) * 1e6;
+    return Math.min(host, this.target.clock.advancedNs() + this.maxStepNs);
   }
 
-  private advanceClock(): void {
+  /**
+   * Fires the timers that fell due. `running`: after guest execution, where a host gap
+   * longer than one step is dropped by moving the time base (real-time mode); after a
+   * halted wait, time jumps to host time.
+   */
+  private advanceClock(running: boolean): void {
+    const clock = this.target.clock;
+    if (!this.opts.deterministic) {
+      const hostNow = this.timing.nowMs();
+      const host = this.baseNs + (hostNow - this.baseHostMs) * 1e6;
+      const limit = clock.advancedNs() + this.maxStepNs;
+      if (running && host > limit) {
+        // Stolen time: re-anchor so virtual time continues from the limit.
+        this.baseNs = limit;
+        this.baseHostMs = hostNow;
+      } else if (!running && host > limit) {
+        clock.advanceTo(host);
+        return;
+      }
+    }
     const now = this.virtualNow();
-    if (now > this.target.clock.advancedNs()) this.target.clock.advanceTo(now);
+    if (now > clock.advancedNs()) clock.advanceTo(now);
   }
 
   /** Re-anchors the time base (after a pause, at start, after a CPU reset). */

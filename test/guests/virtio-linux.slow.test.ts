@@ -21,7 +21,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../fixtures/linux-guest.js';
 import { VIRTIO_GUEST_MODULES, VIRTIO_GUEST_SCRIPT, writeVirtioDataDisk } from '../fixtures/virtio-guest.js';
-import { runVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
+import { REPO_ROOT, runVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
 
 const tools = linuxGuestToolsAvailable();
 const passt = spawnSync('sh', ['-c', 'command -v passt'], { stdio: 'ignore' }).status === 0;
@@ -82,7 +82,8 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
 
     const run = runVireo(['run', '--cdrom', iso, '--disk', `${disk},format=raw,if=virtio`, '--disk', `${scsiDisk},format=raw,if=scsi`, '--net', 'user',
       '--device', 'virtio-rng', '--balloon', `${BALLOON_MIB}M`, '--agent-socket', sock,
-      '--serial', 'stdio', '--memory', `${MEMORY_MIB}M`, '--timeout', String(TIMEOUT_S)], { timeoutMs: (TIMEOUT_S + 60) * 1000 });
+      '--serial', 'stdio', '--memory', `${MEMORY_MIB}M`, '--timeout', String(TIMEOUT_S)],
+      { timeoutMs: (TIMEOUT_S + 60) * 1000, teeTo: path.join(REPO_ROOT, 'test-results', 'virtio-linux-serial.txt') });
     const agent = await agentPeer(sock, Date.now() + 60_000);
     const { stdout: out, stderr, status } = await run;
     agent.close();

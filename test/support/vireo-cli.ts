@@ -3,7 +3,7 @@
  * capturing stdout, stderr and the exit status, with a hard timeout.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** Repository root. */
@@ -22,7 +22,7 @@ export interface CliRun {
 }
 
 /** Runs `vireo ARGS`; resolves when it exits. `input` is written to stdin. */
-export function runVireo(args: string[], opts: { timeoutMs: number; input?: string; cwd?: string; env?: Record<string, string> }): Promise<CliRun> {
+export function runVireo(args: string[], opts: { timeoutMs: number; input?: string; cwd?: string; env?: Record<string, string>; teeTo?: string }): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'vireo.js'), ...args], {
       cwd: opts.cwd ?? REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'],
@@ -30,7 +30,9 @@ export function runVireo(args: string[], opts: { timeoutMs: number; input?: stri
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString('latin1'); });
+    // `teeTo`: stdout also goes to this file as it arrives (long guest runs, for diagnosis).
+    if (opts.teeTo) { mkdirSync(path.dirname(opts.teeTo), { recursive: true }); writeFileSync(opts.teeTo, ''); }
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString('latin1'); if (opts.teeTo) appendFileSync(opts.teeTo, d); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.on('error', reject);
