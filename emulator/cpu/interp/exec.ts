@@ -16,6 +16,7 @@ import {
   LAZY_LOGIC,
 } from './state.js';
 import { SystemCore } from './system.js';
+import { bulkMovs, bulkStos, elementsBeforeWrap16 } from './string-bulk.js';
 
 /** Receives diagnostics from the CPU (unimplemented opcodes, guest oddities). */
 export interface CpuLogger {
@@ -57,6 +58,11 @@ export abstract class Executor extends SystemCore {
   ssShadow = false;
   /** The CPU is halted (HLT) until an interrupt. */
   halted = false;
+  /**
+   * REP MOVS / REP STOS move whole runs of elements on RAM pages at once (string-bulk.ts).
+   * When false, one element at a time (for differential tests; results are identical).
+   */
+  stringBulk = true;
   /** Diagnostics sink. */
   logger: CpuLogger | undefined;
   private readonly udLogged = new Uint8Array(0x200 / 8 + 1);
@@ -1179,8 +1185,25 @@ export abstract class Executor extends SystemCore {
     let c = this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK || (n > 0 && this.attention)) { this.repAgain(); return; }
-      const v = this.readSized((this.segBase[srcSeg] + this.getSI()) | 0, size);
-      this.writeSizedLin((this.segBase[ES] + this.getDI()) | 0, size, v);
+      const src = (this.segBase[srcSeg] + this.getSI()) | 0, dst = (this.segBase[ES] + this.getDI()) | 0;
+      if (this.stringBulk && !this.attention) {
+        // Whole runs of elements on RAM pages at once (string-bulk.ts); the loop goes on after them.
+        const down = d < 0;
+        let max = Math.min(c, REP_CHUNK - n);
+        if (!this.addrsize32) {
+          max = Math.min(max, elementsBeforeWrap16(this.getSI(), size, down), elementsBeforeWrap16(this.getDI(), size, down));
+        }
+        const k = bulkMovs(this, src, dst, size, max, down);
+        if (k > 0) {
+          this.addSI(d * k); this.addDI(d * k);
+          c = (c - k) >>> 0;
+          this.setCount(c);
+          n += k - 1;
+          continue;
+        }
+      }
+      const v = this.readSized(src, size);
+      this.writeSizedLin(dst, size, v);
       this.addSI(d); this.addDI(d);
       c = (c - 1) >>> 0;
       this.setCount(c);
@@ -1198,7 +1221,21 @@ export abstract class Executor extends SystemCore {
     let c = this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK || (n > 0 && this.attention)) { this.repAgain(); return; }
-      this.writeSizedLin((this.segBase[ES] + this.getDI()) | 0, size, v);
+      const dst = (this.segBase[ES] + this.getDI()) | 0;
+      if (this.stringBulk && !this.attention) {
+        const down = d < 0;
+        let max = Math.min(c, REP_CHUNK - n);
+        if (!this.addrsize32) max = Math.min(max, elementsBeforeWrap16(this.getDI(), size, down));
+        const k = bulkStos(this, dst, size, v, max, down);
+        if (k > 0) {
+          this.addDI(d * k);
+          c = (c - k) >>> 0;
+          this.setCount(c);
+          n += k - 1;
+          continue;
+        }
+      }
+      this.writeSizedLin(dst, size, v);
       this.addDI(d);
       c = (c - 1) >>> 0;
       this.setCount(c);
