@@ -174,6 +174,28 @@ export class PcMachine {
   /** Guest instructions executed so far (across resets). */
   get instructions(): number { return this.loop.instructions; }
 
+  /**
+   * A diagnostic dump for a stuck guest (`vireo run`: SIGUSR2 with VIREO_DEBUG set): run
+   * state, virtual time and the next timer, the CPU registers, and every device's state
+   * as its snapshot data (interrupt controllers' IRR/ISR/masks, timers, ...).
+   */
+  debugDump(): string {
+    const hex = (v: number): string => (v >>> 0).toString(16);
+    const r = this.cpu.getRegs();
+    const lines = [
+      `run state ${this.runState}, ${this.instructions} instructions, virtual ${(this.clock.nowNs() / 1e6).toFixed(3)} ms ` +
+        `(advanced ${(this.clock.advancedNs() / 1e6).toFixed(3)}), next timer ${(this.clock.nextDeadlineNs() / 1e6).toFixed(3)} ms`,
+      `cpu ${this.cpu.kind}: eip=${hex(r.eip)} cs=${hex(r.cs)} eflags=${hex(r.eflags)} eax=${hex(r.eax)} ebx=${hex(r.ebx)} ` +
+        `ecx=${hex(r.ecx)} edx=${hex(r.edx)} esi=${hex(r.esi)} edi=${hex(r.edi)} esp=${hex(r.esp)} ebp=${hex(r.ebp)} ` +
+        `cr0=${hex(r.cr0)} cr3=${hex(r.cr3)} cr4=${hex(r.cr4)}`,
+    ];
+    for (const d of this.board.devices) {
+      const state = JSON.stringify(d.saveState(), (_k, v: unknown) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v));
+      lines.push(`${d.id}: ${state.length > 600 ? `${state.slice(0, 600)}...` : state}`);
+    }
+    return lines.join('\n');
+  }
+
   /** Resets the machine at the next instruction boundary (like pressing the reset button). */
   requestReset(): void { this.loop.requestReset(); }
 

@@ -119,6 +119,9 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // With VIREO_DEBUG, SIGUSR2 dumps the machine's state (a guest that seems stuck).
+  const onDump = (): void => { process.stderr.write(`vireo: state dump\n${machine.debugDump()}\n`); };
+  if (process.env['VIREO_DEBUG']) process.on('SIGUSR2', onDump);
   const timer = opts.timeoutSec === undefined ? undefined
     : setTimeout(() => requestStop({ kind: 'requested', detail: 'timeout' }), opts.timeoutSec * 1000);
 
@@ -134,6 +137,7 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
     if (timer) clearTimeout(timer);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGUSR2', onDump);
     detachInput();
     await closeAll([serialSink, debugSink]);
     await agent?.close();
