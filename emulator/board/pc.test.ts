@@ -48,6 +48,18 @@ function readPhys8(b: PcBoard, gpa: number): number {
 }
 
 describe('pc board (no CPU)', () => {
+  it('puts the virtio tablet at 09.0 (1af4:1052); console pointer events use PS/2 until its driver runs', () => {
+    const moves: number[][] = [];
+    const { board } = makeBoard({ virtio: { tablet: true } });
+    expect(pciRead32(board, 9, 0, 0)).toBe(0x10521af4);
+    expect(board.virtioTablet?.driverActive).toBe(false);
+    const input = board.consoleInput();
+    expect(input.pointerAbsolute?.(10, 10, 640, 480, 0, 0)).toBe(false);
+    board.kbc.mouseMove = (dx, dy, b, w) => { moves.push([dx, dy, b, w]); };
+    board.consoleInput().mouseMove(3, 4, 0, 0);
+    expect(moves).toEqual([[3, 4, 0, 0]]);
+  });
+
   it('tells the decode caches about device DMA into guest RAM (fw_cfg DMA over a page holding code)', () => {
     const { board } = makeBoard();
     const watch = board.mem.codeWatch;

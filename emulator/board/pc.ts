@@ -80,6 +80,8 @@ import { VirtioNet } from '../devices/virtio/virtio-net.js';
 import { VirtioRng, type EntropySource } from '../devices/virtio/virtio-rng.js';
 import { VirtioBalloon } from '../devices/virtio/virtio-balloon.js';
 import { VirtioScsi, type VirtioScsiUnitConfig } from '../devices/virtio/virtio-scsi.js';
+import { VirtioInput } from '../devices/virtio/virtio-input.js';
+import type { InputSink } from '../display/rfb/input.js';
 import { VirtioConsole } from '../devices/virtio/virtio-console.js';
 import type { BlockBackend } from '../storage/block-backend.js';
 import type { NetBackend } from '../net/net-backend.js';
@@ -100,7 +102,7 @@ export interface PcBoardOptions {
   onSerialRxDrained?: () => void;
   /** Where guest memory starts in its buffer (KVM needs a page-aligned host address). */
   alignWindow?: (buffer: SharedArrayBuffer) => number;
-  /** virtio devices (PCI slots 03.0 net, 04.0+ blk, 05.0 serial, 06.0 rng, 07.0 balloon, 08.0 scsi). */
+  /** virtio devices (PCI slots 03.0 net, 04.0+ blk, 05.0 serial, 06.0 rng, 07.0 balloon, 08.0 scsi, 09.0 tablet). */
   virtio?: VirtioBoardOptions;
   /** IDE drives (opened images and their slots). */
   drives?: readonly AttachedDrive[];
@@ -149,12 +151,16 @@ export interface VirtioBoardOptions {
   serial?: { onAgentData: (bytes: Uint8Array) => void };
   /** virtio-scsi HBA (slot 08.0) with these logical units (disks and CD-ROMs). */
   scsi?: ReadonlyArray<VirtioScsiUnitConfig>;
+  /** virtio tablet (slot 09.0): absolute pointer positions from the console once the guest drives it. */
+  tablet?: boolean;
 }
 
 /** Most CPUs the board takes (QEMU pc's 8-bit xAPIC IDs allow more; the interpreter runs them in one thread). */
 export const PC_MAX_CPUS = 8;
 /** PCI slot of the virtio-scsi HBA (function 0). */
 export const VIRTIO_SCSI_SLOT = 8;
+/** PCI slot of the virtio tablet (function 0). */
+export const VIRTIO_TABLET_SLOT = 9;
 /** QEMU pc's BIOS alias below 1 MiB: the last 128 KiB of the image. */
 const ISA_BIOS_BYTES = 128 * 1024;
 const FOUR_GIB = 0x1_0000_0000;
@@ -216,6 +222,8 @@ export class PcBoard {
   readonly virtioBalloon: VirtioBalloon | undefined;
   /** The virtio-scsi HBA, when the machine has SCSI drives. */
   readonly virtioScsi: VirtioScsi | undefined;
+  /** The virtio tablet, when present. */
+  readonly virtioTablet: VirtioInput | undefined;
   readonly hpet: Hpet;
   /** HPET legacy replacement: the HPET owns IRQ0 and IRQ8, the PIT's and RTC's outputs are muted. */
   private hpetLegacy = false;
@@ -464,6 +472,10 @@ export class PcBoard {
       this.virtioScsi = new VirtioScsi({ id: 'virtio-scsi0', units: v.scsi, onIoError: (e) => opts.log?.(`virtio-scsi0: ${String(e)}`) });
       this.addVirtio(VIRTIO_SCSI_SLOT, this.virtioScsi);
     }
+    if (v.tablet) {
+      this.virtioTablet = new VirtioInput({ id: 'virtio-tablet0', kind: 'tablet' });
+      this.addVirtio(VIRTIO_TABLET_SLOT, this.virtioTablet);
+    }
     this.renderer = new VgaRenderer(this.vga);
 
     // ----- fw_cfg -----
@@ -685,6 +697,26 @@ export class PcBoard {
     if (gpa < 0 || gpa + dest.length > this.mem.ramBytes) return false;
     dest.set(this.mem.u8.subarray(gpa, gpa + dest.length));
     return true;
+  }
+
+  /**
+   * Where a console's input goes: keys and relative motion to the i8042 (PS/2 keyboard and
+   * mouse), absolute pointer positions to the virtio tablet while the guest drives it.
+   */
+  consoleInput(): InputSink {
+    const kbc = this.kbc;
+    const tablet = this.virtioTablet;
+    return {
+      keyDown: (code) => kbc.keyDown(code),
+      keyUp: (code) => kbc.keyUp(code),
+      mouseMove: (dx, dy, buttons, wheel) => kbc.mouseMove(dx, dy, buttons, wheel),
+      pointerAbsolute: (x, y, width, height, mask, lastMask) => {
+        if (!tablet?.driverActive) return false;
+        tablet.pointerFromScreen(x, y, width, height, mask, lastMask);
+        this.opts.onAsyncCompletion?.();
+        return true;
+      },
+    };
   }
 
   private dmaWrite(gpa: number, src: Uint8Array): boolean {

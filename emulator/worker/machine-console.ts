@@ -42,9 +42,9 @@ export class MachineConsole {
     this.renderer = new VgaRenderer(machine.board.vga);
     const deflate = zlibDeflateFactory();
     const name = config.name ?? 'Vireo';
-    this.inApp = new RfbServer({ name, input: machine.board.kbc, deflate, log });
+    this.inApp = new RfbServer({ name, input: machine.board.consoleInput(), deflate, log });
     if (config.vnc) {
-      const server = new RfbServer({ name, password: config.vnc.password, input: machine.board.kbc, deflate, log });
+      const server = new RfbServer({ name, password: config.vnc.password, input: machine.board.consoleInput(), deflate, log });
       this.tcpServer = server;
       listenRfbTcp(server, { port: config.vnc.port, host: '127.0.0.1' }).then((listener) => {
         if (this.closed) { void listener.close(); return; }

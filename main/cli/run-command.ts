@@ -92,6 +92,7 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
         ...(net ? { net } : {}),
         ...(opts.devices.includes('virtio-rng') ? { rng: hostEntropy } : {}),
         ...(opts.devices.includes('virtio-balloon') ? { balloon: true } : {}),
+      ...(opts.devices.includes('virtio-tablet') ? { tablet: true } : {}),
         ...(opts.devices.includes('virtio-serial') ? { serial: { onAgentData: (b: Uint8Array) => agent?.fromGuest(b) } } : {}),
       },
       alignWindow: backend.alignWindow,

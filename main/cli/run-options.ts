@@ -34,7 +34,7 @@ export interface RunOptions {
   /** User-mode networking through passt (virtio-net), with port forwards; or none. */
   net: { mode: 'none' } | { mode: 'user'; hostfwd: string[] };
   /** Extra virtio devices. */
-  devices: Array<'virtio-rng' | 'virtio-balloon' | 'virtio-serial'>;
+  devices: Array<'virtio-rng' | 'virtio-balloon' | 'virtio-serial' | 'virtio-tablet'>;
   /** Guest memory size virtio-balloon asks the guest to shrink to (bytes), as QEMU's `balloon`. */
   balloonTargetBytes: number | undefined;
   /** UNIX socket bridged to the guest agent port (`org.qemu.guest_agent.0`). */
@@ -59,7 +59,7 @@ export const RUN_USAGE = `usage: vireo run [options]
   --exit-on STRING       stop (status 0) 0.1 s after serial or debugcon output contains STRING
   --deterministic        virtual time follows executed instructions (reproducible runs)
   --net none|user[,hostfwd=tcp:[ADDR]:HOSTPORT-:GUESTPORT]...   virtio-net through passt (default none)
-  --device virtio-rng|virtio-balloon|virtio-serial               add a virtio device (repeatable)
+  --device virtio-rng|virtio-balloon|virtio-serial|virtio-tablet   add a virtio device (repeatable)
   --balloon SIZE         ask the guest to shrink to SIZE of RAM through virtio-balloon (adds the device)
   --agent-socket PATH    serve the guest agent port org.qemu.guest_agent.0 on UNIX socket PATH (adds virtio-serial)
   --backend interp|kvm|auto        CPU backend (default interp; auto = KVM when /dev/kvm is usable)
@@ -158,7 +158,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
   }
   const agentSocket = values['agent-socket'];
   if (agentSocket !== undefined && agentSocket.trim() === '') throw new Error('--agent-socket: expected a socket path');
-  const devices = (values.device ?? []).map((d) => oneOf(d, '--device', ['virtio-rng', 'virtio-balloon', 'virtio-serial'] as const));
+  const devices = (values.device ?? []).map((d) => oneOf(d, '--device', ['virtio-rng', 'virtio-balloon', 'virtio-serial', 'virtio-tablet'] as const));
   if (balloonTargetBytes !== undefined && !devices.includes('virtio-balloon')) devices.push('virtio-balloon');
   if (agentSocket !== undefined && !devices.includes('virtio-serial')) devices.push('virtio-serial');
   const boot = values.boot === undefined ? undefined : oneOf(values.boot, '--boot', ['cdrom', 'disk'] as const);

@@ -81,7 +81,7 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
     const iso = buildLinuxTestIso({ script: VIRTIO_GUEST_SCRIPT, modules: VIRTIO_GUEST_MODULES });
 
     const run = runVireo(['run', '--cdrom', iso, '--disk', `${disk},format=raw,if=virtio`, '--disk', `${scsiDisk},format=raw,if=scsi`, '--net', 'user',
-      '--device', 'virtio-rng', '--balloon', `${BALLOON_MIB}M`, '--agent-socket', sock,
+      '--device', 'virtio-rng', '--device', 'virtio-tablet', '--balloon', `${BALLOON_MIB}M`, '--agent-socket', sock,
       '--serial', 'stdio', '--memory', `${MEMORY_MIB}M`, '--timeout', String(TIMEOUT_S)],
       { timeoutMs: (TIMEOUT_S + 60) * 1000, teeTo: path.join(REPO_ROOT, 'test-results', 'virtio-linux-serial.txt') });
     const agent = await agentPeer(sock, Date.now() + 60_000);
@@ -116,6 +116,9 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
     expect(line(out, 'BLOCK sda')).toMatch(/^8192 QEMU\s+QEMU HARDDISK/);
     expect(line(out, 'SDA-READ')).toBe(`${scsiSha}  -`);
     expect(dmesg).toMatch(/scsi host\d+: Virtio SCSI HBA/);
+
+    // virtio-input: the tablet is an input device.
+    expect(line(out, 'INPUT')).toContain('"QEMU Virtio Tablet"');
 
     // virtio-rng behind /dev/hwrng.
     expect(line(out, 'RNG-CURRENT')).toMatch(/^virtio_rng\.\d+$/);

@@ -3,7 +3,7 @@ import { VirtioPci } from './virtio-pci.js';
 import { MockGuestMemory } from './test-support/mock-driver.js';
 import { bringUp } from './test-support/pci-driver.js';
 import {
-  ABS_Y, BTN_LEFT, EV_ABS, EV_KEY, EV_LED, EV_SYN, VIRTIO_INPUT_CFG_ABS_INFO, VIRTIO_INPUT_CFG_EV_BITS,
+  ABS_Y, BTN_LEFT, EV_ABS, EV_KEY, EV_LED, EV_REL, EV_SYN, REL_WHEEL, VIRTIO_INPUT_CFG_ABS_INFO, VIRTIO_INPUT_CFG_EV_BITS,
   VIRTIO_INPUT_CFG_ID_DEVIDS, VIRTIO_INPUT_CFG_ID_NAME, VirtioInput, type InputEvent,
 } from './virtio-input.js';
 
@@ -56,5 +56,30 @@ describe('VirtioInput (virtio 1.2 §5.8)', () => {
     tab.pointer(40000, 100, [[BTN_LEFT, true]]);
     expect(t.queues[0]!.takeUsed()).toHaveLength(4);
     expect(tab.eventsDropped).toBe(0);
+  });
+
+  it('maps console pointer positions onto the tablet: scaled axes, changed buttons, wheel steps; active only with a driver', () => {
+    const tab = new VirtioInput({ id: 'tab', kind: 'tablet' });
+    expect(tab.driverActive).toBe(false);
+    const t = bringUp(tab);
+    expect(tab.driverActive).toBe(true);
+    const bufs = Array.from({ length: 16 }, () => t.queues[0]!.post([{ writeLen: 8 }]));
+    t.notify(0);
+    tab.pointerFromScreen(1023, 384, 1024, 768, 0x01, 0x00); // bottom-right column, middle row, left pressed
+    tab.pointerFromScreen(0, 0, 1024, 768, 0x08, 0x01); // left released, wheel up
+    const used = t.queues[0]!.takeUsed();
+    const ev = (i: number): number[] => {
+      const b = t.queues[0]!.read(bufs[i]!.gpas[0]!, 8);
+      const dv = new DataView(b.buffer);
+      return [dv.getUint16(0, true), dv.getUint16(2, true), dv.getInt32(4, true)];
+    };
+    const events = used.map((_, i) => ev(i));
+    expect(events).toEqual([
+      [EV_ABS, 0, 32767], [EV_ABS, ABS_Y, Math.round((384 * 32767) / 767)], [EV_KEY, BTN_LEFT, 1], [EV_SYN, 0, 0],
+      [EV_ABS, 0, 0], [EV_ABS, ABS_Y, 0], [EV_KEY, BTN_LEFT, 0], [EV_SYN, 0, 0],
+      [EV_REL, REL_WHEEL, 1], [EV_SYN, 0, 0],
+    ]);
+    tab.reset();
+    expect(tab.driverActive).toBe(false);
   });
 });

@@ -112,6 +112,29 @@ export class VirtioInput implements VirtioDevice {
     this.onStatus = opts.onStatus;
   }
 
+  /** Whether a driver has the device running (DRIVER_OK and not reset since). */
+  get driverActive(): boolean {
+    return this.ctx?.live === true;
+  }
+
+  /**
+   * Tablet: the pointer from an absolute-position source (an RFB client) at (`x`, `y`) of a
+   * `width` x `height` screen, RFB button mask `mask` (bit 0 left, 1 middle, 2 right, 3/4
+   * wheel up/down), given the previous mask `lastMask`: ABS_X/ABS_Y scaled to 0..32767, the
+   * buttons that changed, one REL_WHEEL step per wheel press (virtio 1.2 §5.8; evdev codes).
+   */
+  pointerFromScreen(x: number, y: number, width: number, height: number, mask: number, lastMask: number): void {
+    const scale = (v: number, size: number): number => (size > 1 ? (v * TABLET_ABS_MAX) / (size - 1) : 0);
+    const changes: Array<readonly [number, boolean]> = [];
+    for (const [bit, code] of [[0x01, BTN_LEFT], [0x02, BTN_MIDDLE], [0x04, BTN_RIGHT]] as const) {
+      if (((mask ^ lastMask) & bit) !== 0) changes.push([code, (mask & bit) !== 0]);
+    }
+    this.pointer(scale(x, width), scale(y, height), changes);
+    const pressed = mask & ~lastMask;
+    const wheel = ((pressed & 0x08) !== 0 ? 1 : 0) - ((pressed & 0x10) !== 0 ? 1 : 0);
+    if (wheel !== 0) this.sendReport([{ type: EV_REL, code: REL_WHEEL, value: wheel }]);
+  }
+
   /** Sends one report: the events, then SYN_REPORT. Dropped whole if the queue is full. */
   sendReport(events: readonly InputEvent[]): void {
     if (this.pending.length + events.length + 1 > this.maxQueued) { this.eventsDropped += events.length + 1; return; }

@@ -23,6 +23,12 @@ export interface InputSink {
   keyUp(code: number): void;
   /** Relative motion (dy positive down), buttons (bit 0 L, 1 R, 2 M), wheel (negative up). */
   mouseMove(dx: number, dy: number, buttons: number, wheel: number): void;
+  /**
+   * An absolute pointing device (virtio tablet) takes the RFB position as it is: (`x`, `y`)
+   * on a `width` x `height` screen, RFB button masks now and before. Returns false when no
+   * absolute device is in use by the guest (no driver): the PS/2 mouse path is used then.
+   */
+  pointerAbsolute?(x: number, y: number, width: number, height: number, mask: number, lastMask: number): boolean;
 }
 
 /** Largest motion per axis forwarded for one PointerEvent. */
@@ -71,8 +77,17 @@ export class InputMapper {
     if (down) this.press(code); else this.release(code);
   }
 
-  /** RFB PointerEvent (absolute position, button mask). */
-  pointerEvent(mask: number, x: number, y: number): void {
+  /**
+   * RFB PointerEvent (absolute position, button mask) on a `width` x `height` screen: to the
+   * absolute device when the guest drives one, else as relative PS/2 motion.
+   */
+  pointerEvent(mask: number, x: number, y: number, width = 0, height = 0): void {
+    if (width > 0 && height > 0 && this.sink?.pointerAbsolute?.(x, y, width, height, mask, this.lastMask)) {
+      this.lastX = x;
+      this.lastY = y;
+      this.lastMask = mask;
+      return;
+    }
     let dx = 0;
     let dy = 0;
     if (this.lastX >= 0) {

@@ -355,7 +355,7 @@ export class RfbConnection {
         this.input.extendedKeyEvent(m.down, m.keysym, m.keycode);
         return;
       case 'pointer':
-        this.input.pointerEvent(m.mask, m.x, m.y);
+        this.input.pointerEvent(m.mask, m.x, m.y, this.clientWidth, this.clientHeight);
         return;
       case 'cut-text':
         this.cutRemaining = m.length;
