@@ -97,6 +97,22 @@ export const OP_SETCC = 49, OP_CMOV = 50, OP_IMUL_GE = 51, OP_IMUL_GEI = 52;
 export const OP_CWDE = 53, OP_CDQ = 54, OP_NOP = 55, OP_CLC = 56, OP_STC = 57, OP_CLD = 58, OP_STD = 59, OP_LEAVE = 60,
   OP_XCHG_AX = 61;
 
+// Specialised forms (see `specialise`): 32-bit operand size, one handler per operand shape.
+/** MOV r32,[mem] / MOV [mem],r32 / MOV r32,r32 (REG = destination, BASE = source). */
+export const OP_LD32 = 62, OP_ST32 = 63, OP_MOV_RR32 = 64;
+/** ALU (SUB) r32,r32 (REG = destination, BASE = source) / r32,[mem] / [mem],r32. */
+export const OP_ALU_RR32 = 65, OP_ALU_RM32 = 66, OP_ALU_MR32 = 67;
+/** ALU (SUB) r32,imm (BASE = destination) / [mem],imm. */
+export const OP_ALU_RI32 = 68, OP_ALU_MI32 = 69;
+/** LEA r32 with 32-bit addressing. */
+export const OP_LEA32 = 70;
+/** SHL / SHR / SAR r32 (BASE) by an immediate count of 1-31 (in imm). */
+export const OP_SHL_RI32 = 71, OP_SHR_RI32 = 72, OP_SAR_RI32 = 73;
+/** TEST r32,r32 (REG, BASE). */
+export const OP_TEST_RR32 = 74;
+/** MOVZX r32, byte [mem] / word [mem]. */
+export const OP_LDZX8_32 = 75, OP_LDZX16_32 = 76;
+
 /**
  * Decodes the instruction at byte offset `off` of `u8` for default operand size `def32`
  * into slot `s` of `c` (words DC_OP..DC_IMM; the caller sets the tag and generation).
@@ -331,4 +347,55 @@ export function decodeInstr(u8: Uint8Array, off: number, def32: boolean, c: Int3
   c[s + DC_OPS] = ops;
   c[s + DC_LEN] = p - off;
   c[s + DC_OP] = op;
+  specialise(c, s);
+}
+
+/** Swaps the REG and BASE fields of a packed operand word (register-register forms). */
+function swapRegBase(ops: number): number {
+  return (ops & ~(REG_MASK | (15 << BASE_SHIFT))) | ((ops >>> BASE_SHIFT) & 7) | ((ops & REG_MASK) << BASE_SHIFT);
+}
+
+/**
+ * Rewrites a decoded record of a frequent generic form into its specialised handler (32-bit
+ * operand size, register or memory operand known): the hot handlers then test no operand
+ * bits. Register-register forms are normalised so that REG is the destination.
+ */
+export function specialise(c: Int32Array, s: number): void {
+  const op = c[s + DC_OP], ops = c[s + DC_OPS];
+  if ((ops & F_O32) === 0) return;
+  const mem = (ops & F_MEM) !== 0;
+  switch (op) {
+    case OP_MOV_GE: c[s + DC_OP] = mem ? OP_LD32 : OP_MOV_RR32; break;
+    case OP_MOV_EG:
+      if (mem) c[s + DC_OP] = OP_ST32;
+      else { c[s + DC_OP] = OP_MOV_RR32; c[s + DC_OPS] = swapRegBase(ops); }
+      break;
+    case OP_ALU_GE: c[s + DC_OP] = mem ? OP_ALU_RM32 : OP_ALU_RR32; break;
+    case OP_ALU_EG:
+      if (mem) c[s + DC_OP] = OP_ALU_MR32;
+      else { c[s + DC_OP] = OP_ALU_RR32; c[s + DC_OPS] = swapRegBase(ops); }
+      break;
+    case OP_ALU_AI: c[s + DC_OP] = OP_ALU_RI32; c[s + DC_OPS] = ops & ~(15 << BASE_SHIFT); break; // BASE = EAX
+    case OP_GRP1:
+      // Group 1 keeps the operation in REG: move it to SUB.
+      c[s + DC_OP] = mem ? OP_ALU_MI32 : OP_ALU_RI32;
+      c[s + DC_OPS] = (ops & ~(REG_MASK | (15 << SUB_SHIFT))) | ((ops & REG_MASK) << SUB_SHIFT);
+      break;
+    case OP_LEA: if ((ops & F_A16) === 0) c[s + DC_OP] = OP_LEA32; break;
+    case OP_SHIFT: {
+      const count = c[s + DC_IMM] & 31;
+      if (mem || (ops & F_CL) !== 0 || count === 0) break;
+      const kind = ops & REG_MASK;
+      if (kind === 4 || kind === 6) c[s + DC_OP] = OP_SHL_RI32;
+      else if (kind === 5) c[s + DC_OP] = OP_SHR_RI32;
+      else if (kind === 7) c[s + DC_OP] = OP_SAR_RI32;
+      else break;
+      c[s + DC_IMM] = count;
+      break;
+    }
+    case OP_TEST_EG: if (!mem) c[s + DC_OP] = OP_TEST_RR32; break;
+    case OP_MOVZX8: if (mem) c[s + DC_OP] = OP_LDZX8_32; break;
+    case OP_MOVZX16: if (mem) c[s + DC_OP] = OP_LDZX16_32; break;
+    default: break;
+  }
 }

@@ -23,8 +23,8 @@
  * POP SS, STI) end the burst, so `run` single-steps the next instruction as before.
  */
 import { reg8Index } from './state.js';
-import { Executor0F } from './exec-0f.js';
-import { DC_ENTRIES, DC_STRIDE, dcSlot, decodeInstr } from './decode-cache.js';
+import { FastFormExecutor } from './exec-fast.js';
+import { dcSlot, decodeInstr } from './decode-cache.js';
 
 
 /** Operand size of a record's packed operand word. */
@@ -33,9 +33,7 @@ function o32(a: number): boolean {
 }
 
 /** Runs instructions from the decode cache; falls back to `legacyStep` for the rest. */
-export abstract class CachedExecutor extends Executor0F {
-  /** The decoded-instruction records (see decode-cache.ts for the layout). */
-  readonly dc = new Int32Array(DC_ENTRIES * DC_STRIDE).fill(-1);
+export abstract class CachedExecutor extends FastFormExecutor {
   abstract override instructionsRetired: number;
   /**
    * When false, every instruction takes the fetch-and-decode path (for differential tests
@@ -163,6 +161,21 @@ export abstract class CachedExecutor extends Executor0F {
             case 59: /* OP_STD */ this.flags |= 0x400; break;
             case 60: /* OP_LEAVE */ this.opsize32 = o32(c[s + 4]); this.leave(); break;
             case 61: /* OP_XCHG_AX */ this.cXchgAx(s); break;
+            case 62: /* OP_LD32 */ this.fLd32(s); break;
+            case 63: /* OP_ST32 */ this.fSt32(s); break;
+            case 64: /* OP_MOV_RR32 */ { const a = c[s + 4]; r32[a & 7] = r32[(a >>> 8) & 7]; break; }
+            case 65: /* OP_ALU_RR32 */ this.fAluRR(s); break;
+            case 66: /* OP_ALU_RM32 */ this.fAluRM(s); break;
+            case 67: /* OP_ALU_MR32 */ this.fAluMR(s); break;
+            case 68: /* OP_ALU_RI32 */ this.fAluRI(s); break;
+            case 69: /* OP_ALU_MI32 */ this.fAluMI(s); break;
+            case 70: /* OP_LEA32 */ this.fLea32(s); break;
+            case 71: /* OP_SHL_RI32 */ this.fShlRI(s); break;
+            case 72: /* OP_SHR_RI32 */ this.fShrRI(s); break;
+            case 73: /* OP_SAR_RI32 */ this.fSarRI(s); break;
+            case 74: /* OP_TEST_RR32 */ this.fTestRR(s); break;
+            case 75: /* OP_LDZX8_32 */ this.fLdzx8(s); break;
+            case 76: /* OP_LDZX16_32 */ this.fLdzx16(s); break;
             default: throw new Error(`decode cache: bad handler ${op}`);
           }
         }
@@ -178,22 +191,6 @@ export abstract class CachedExecutor extends Executor0F {
   }
 
   // ------------------------------------------------------------------ operands
-
-  /** Offset (within its segment) of the record's memory operand. */
-  private cOffset(a: number, disp: number): number {
-    let off = disp;
-    const b = (a >>> 8) & 15;
-    if (b !== 8) off += this.r32[b];
-    const x = (a >>> 12) & 15;
-    if (x !== 8) off += this.r32[x] << ((a >>> 16) & 3);
-    return (a & 0x400000 /* F_A16 */) !== 0 ? off & 0xffff : off | 0;
-  }
-
-  /** Linear address of the record's memory operand. */
-  private cLin(s: number): number {
-    const a = this.dc[s + 4];
-    return (this.segBase[(a >>> 18) & 7] + this.cOffset(a, this.dc[s + 5])) | 0;
-  }
 
   private cReadE8(s: number): number {
     const a = this.dc[s + 4];
