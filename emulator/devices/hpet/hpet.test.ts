@@ -58,6 +58,22 @@ describe('HPET capabilities and counter (IA-PC HPET 1.0a 2.3)', () => {
 });
 
 describe('HPET timers', () => {
+  it('arms its timers when enabled at a fractional virtual time (real-time mode: host-paced ns have fractions)', () => {
+    // Linux's periodic tick, as hpet_clkevt_set_state_periodic programs it, enabled at t = 1234.5 ns.
+    // A deadline with a fraction was once refused as "not a safe integer": no ticks, the guest hung idle.
+    const { clock, irq0, wr, tn } = make();
+    clock.advanceTo(1234.5);
+    wr(tn(0, 12), 0);
+    wr(OFS_GEN_CONF, LEG_RT_CNF);
+    wr(tn(0, 0), TN_INT_ENB | TN_TYPE_PERIODIC | TN_VAL_SET | TN_32MODE);
+    wr(tn(0, 8), 400_000); // first match 4 ms after the counter starts
+    wr(tn(0, 8), 400_000); // period 4 ms
+    wr(OFS_GEN_CONF, LEG_RT_CNF | ENABLE_CNF);
+    expect(clock.nextDeadlineNs()).toBeLessThan(Infinity);
+    clock.advanceTo(1234.5 + 40_000_000 + 1);
+    expect(irq0.rising).toBe(10);
+  });
+
   it('fires a one-shot comparator at the match, on the routed IOAPIC pin', () => {
     const { clock, pins, wr, tn } = make();
     wr(tn(2, 0), TN_INT_ENB | (20 << TN_INT_ROUTE_SHIFT));

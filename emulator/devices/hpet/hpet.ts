@@ -275,7 +275,9 @@ export class Hpet implements Device {
     const now = this.opts.clock.nowNs();
     const elapsedTicks = Math.floor((now - this.baseNs) / HPET_TICK_NS);
     const deadline = this.baseNs + (elapsedTicks + Number(diff)) * HPET_TICK_NS;
-    if (!Number.isSafeInteger(deadline)) return; // a 64-bit wrap away: beyond any run
+    // A 64-bit wrap away is beyond any run. (Not isSafeInteger: in real-time mode virtual
+    // time, and so `baseNs`, has a fractional part; such a deadline is perfectly valid.)
+    if (!(deadline <= Number.MAX_SAFE_INTEGER)) return;
     this.handles[n] = this.opts.scheduler.at(deadline, () => this.match(n));
   }
 
