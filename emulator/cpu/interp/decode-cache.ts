@@ -3,9 +3,9 @@
  * (prefixes, opcode, ModRM/SIB, displacement, immediate) into a compact record, and run
  * from the record afterwards (exec-cached.ts) without fetching or decoding their bytes.
  *
- * Records live in one Int32Array, `DC_ENTRIES` direct-mapped slots of `DC_STRIDE` words,
- * keyed by the byte offset of the instruction's first byte in the backing store
- * (`GuestMemory.u8`), which the instruction-fetch TLB already knows. Keying by backing
+ * Records live in one Int32Array of `DC_STRIDE` words each, grouped into basic blocks
+ * (block-cache.ts) keyed by the byte offset of their first instruction in the backing
+ * store (`GuestMemory.u8`), which the instruction-fetch TLB already knows. Keying by backing
  * offset makes the records independent of paging, segmentation and the physical map:
  * CR0/CR3/CR4 writes, INVLPG and PhysMap remaps only change which offset EIP leads to
  * (the fetch TLB is dropped on all of them). A record is valid while
@@ -16,8 +16,8 @@
  * boundary, carry LOCK/REP prefixes or are not in the supported set are recorded as
  * `OP_LEGACY` and run through the ordinary fetch/decode path.
  *
- * Record layout (word offsets from the slot base):
- *   0 tag    backing offset of the first byte (-1 = empty)
+ * Record layout (word offsets from the record's base):
+ *   0 tag    backing offset of the first byte
  *   1 gen    (pageGen << 1) | CS.D at decode time
  *   2 op     OP_* handler number (0 = legacy)
  *   3 len    instruction length in bytes, prefixes included
@@ -27,18 +27,12 @@
  */
 import { CS, DS, EBP, EBX, EDI, ES, ESI, ESP, FS, GS, SS } from './state.js';
 
-/** Number of slots (a power of two). */
-export const DC_ENTRIES = 1 << 16;
-/** Words per slot. */
+/** Number of records in a CPU's record arena. */
+export const DC_ENTRIES = 1 << 17;
+/** Words per record. */
 export const DC_STRIDE = 8;
-/** Word offsets inside a slot. */
+/** Word offsets inside a record. */
 export const DC_TAG = 0, DC_GEN = 1, DC_OP = 2, DC_LEN = 3, DC_OPS = 4, DC_DISP = 5, DC_IMM = 6;
-
-/** Slot base (word index) of backing offset `off`. */
-export function dcSlot(off: number): number {
-  // Literals (DC_ENTRIES - 1, log2 DC_STRIDE): V8 inlines this into the hot loop.
-  return ((off ^ (off >>> 14)) & 0xffff) << 3;
-}
 
 // ---- packed operand word (DC_OPS) ----
 /** ModRM.reg, or the register of +r opcodes (bits 0-2). */

@@ -1,11 +1,18 @@
 /**
  * The interpreter's hot loop over the decoded-instruction cache (decode-cache.ts).
  *
- * `burst` looks up the instruction at CS:EIP by its backing-store offset (from the
- * instruction-fetch TLB), decodes it into the cache on a miss, and runs the frequent
- * instructions straight from their records: no opcode/ModRM/SIB/immediate fetches, no
- * prefix state, no per-instruction reset of the decoder fields. Everything else (and
- * code that is not in RAM) goes through `legacyStep`, the fetch-and-decode path.
+ * `burst` looks up the basic block at CS:EIP by its backing-store offset (from the
+ * instruction-fetch TLB; block-cache.ts), decodes it on a miss, and runs the frequent
+ * instructions straight from their records, stepping from one record to the next: no
+ * opcode/ModRM/SIB/immediate fetches, no prefix state, no per-instruction reset of the
+ * decoder fields, no per-instruction look-up. Everything else (and code that is not in
+ * RAM) goes through `legacyStep`, the fetch-and-decode path.
+ *
+ * Inside a block the loop still does, before every instruction, what it did per look-up:
+ * it stops for `attention` (pending interrupts are taken at that instruction boundary) and
+ * at `target` (exact instruction counts), and leaves the block when the code page's
+ * generation changed (a store into the page: self-modifying code) or the fetch TLB entry
+ * was replaced, and after a taken conditional jump.
  *
  * The record handlers below must do exactly what the legacy handlers of exec.ts /
  * exec-0f.ts do for the same instruction (same reads, probes, writes and lazy-flag
@@ -24,7 +31,7 @@
  */
 import { reg8Index } from './state.js';
 import { FastFormExecutor } from './exec-fast.js';
-import { dcSlot, decodeInstr } from './decode-cache.js';
+import { BlockCache, blockSlot } from './block-cache.js';
 
 
 /** Operand size of a record's packed operand word. */
@@ -40,13 +47,15 @@ export abstract class CachedExecutor extends FastFormExecutor {
    * and debugging; the results must be identical either way).
    */
   decodeCacheEnabled = true;
+  /** Basic blocks of records in `dc`. */
+  private readonly blocks = new BlockCache(this.dc);
 
   /** Executes one instruction through the fetch-and-decode path (prefixes included). */
   protected abstract legacyStep(): void;
 
   /** Forgets every decoded instruction of this CPU (reset, snapshot restore). */
   flushDecodeCache(): void {
-    this.dc.fill(-1);
+    this.blocks.flush();
   }
 
   /**
@@ -56,6 +65,8 @@ export abstract class CachedExecutor extends FastFormExecutor {
   protected burst(target: number): void {
     const r32 = this.r32, segBase = this.segBase, c = this.dc, u8 = this.u8;
     const pageGen = this.codeWatch.pageGen, codePage = this.codePage;
+    const tlbFlags = this.tlbFlags, tlbData = this.tlbData, view = this.view;
+    const blocks = this.blocks, bTag = blocks.tag, bGen = blocks.gen, bStart = blocks.start, bCount = blocks.count;
     if (!this.decodeCacheEnabled) {
       while (!this.attention && this.instructionsRetired < target) {
         this.legacyStep();
@@ -84,21 +95,25 @@ export abstract class CachedExecutor extends FastFormExecutor {
           }
         }
         const off = this.fetchDelta + (lin & 0xfff);
-        const s = dcSlot(off);
-        const gen = (pageGen[off >>> 12] << 1) | (this.cs32 ? 1 : 0);
-        if (c[s + 0] !== off || c[s + 1] !== gen) {
-          decodeInstr(u8, off, this.cs32, c, s);
-          c[s + 0] = off;
-          c[s + 1] = gen;
-          codePage[off >>> 12] = 1;
+        const page = off >>> 12, pgen = pageGen[page], gen = (pgen << 1) | (this.cs32 ? 1 : 0);
+        const e = blockSlot(off);
+        if (bTag[e] !== off || bGen[e] !== gen) {
+          blocks.build(e, u8, off, this.cs32, gen);
+          codePage[page] = 1;
         }
-        const op = c[s + 2];
-        if (op === 0) {
-          cached = false;
-          this.legacyStep();
-          if (this.irqInhibit) this.attention = true;
-        } else {
-          this.eip = (eip + c[s + 3]) | 0;
+        const fetchPage = this.fetchPage;
+        let s = bStart[e], n = bCount[e];
+        for (;;) {
+          const op = c[s + 2];
+          if (op === 0) {
+            cached = false;
+            this.legacyStep();
+            if (this.irqInhibit) this.attention = true;
+            this.instructionsRetired++;
+            break;
+          }
+          const next = (eip + c[s + 3]) | 0;
+          this.eip = next;
           switch (op) {
             case 1: /* OP_ALU_EG8 */ this.cAluEG8(s); break;
             case 2: /* OP_ALU_EG */ this.cAluEG(s); break;
@@ -128,7 +143,14 @@ export abstract class CachedExecutor extends FastFormExecutor {
             case 26: /* OP_PUSH_R */ this.cPushR(s); break;
             case 27: /* OP_POP_R */ this.cPopR(s); break;
             case 28: /* OP_PUSH_I */ this.cPush(c[s + 4], c[s + 6]); break;
-            case 29: /* OP_JCC */ this.cJcc(s); break;
+            case 29: /* OP_JCC */ {
+              const a = c[s + 4];
+              if (this.cond((a >>> 4) & 15)) {
+                const t = this.eip + c[s + 6];
+                this.eip = (a & 0x800000 /* F_O32 */) !== 0 ? t | 0 : t & 0xffff;
+              }
+              break;
+            }
             case 30: /* OP_JMP */ this.cJump(c[s + 4], this.eip + c[s + 6]); break;
             case 31: /* OP_CALL */ this.cCall(s); break;
             case 32: /* OP_RET */ this.cRet(s); break;
@@ -161,10 +183,27 @@ export abstract class CachedExecutor extends FastFormExecutor {
             case 59: /* OP_STD */ this.flags |= 0x400; break;
             case 60: /* OP_LEAVE */ this.opsize32 = o32(c[s + 4]); this.leave(); break;
             case 61: /* OP_XCHG_AX */ this.cXchgAx(s); break;
-            case 62: /* OP_LD32 */ this.fLd32(s); break;
+            case 62: /* OP_LD32 */ {
+              // fLd32 written out: the hot loop is too big for V8 to inline its handlers.
+              const a = c[s + 4];
+              let ea = c[s + 5];
+              const b = (a >>> 8) & 15;
+              if (b !== 8) ea += r32[b];
+              const x = (a >>> 12) & 15;
+              if (x !== 8) ea += r32[x] << ((a >>> 16) & 3);
+              if ((a & 0x400000 /* F_A16 */) !== 0) ea &= 0xffff;
+              const l = (segBase[(a >>> 18) & 7] + ea) | 0, p = l >>> 12, m = this.readMask;
+              r32[a & 7] = (l & 0xfff) <= 0xffc && (tlbFlags[p] & m) === m ? view.getInt32(tlbData[p] + (l & 0xfff), true) : this.readU32(l);
+              break;
+            }
             case 63: /* OP_ST32 */ this.fSt32(s); break;
             case 64: /* OP_MOV_RR32 */ { const a = c[s + 4]; r32[a & 7] = r32[(a >>> 8) & 7]; break; }
-            case 65: /* OP_ALU_RR32 */ this.fAluRR(s); break;
+            case 65: /* OP_ALU_RR32 */ {
+              const a = c[s + 4], sub = (a >>> 4) & 15, d = a & 7;
+              const r = this.alu(sub, r32[d], r32[(a >>> 8) & 7], 0x80000000 | 0);
+              if (sub !== 7) r32[d] = r;
+              break;
+            }
             case 66: /* OP_ALU_RM32 */ this.fAluRM(s); break;
             case 67: /* OP_ALU_MR32 */ this.fAluMR(s); break;
             case 68: /* OP_ALU_RI32 */ this.fAluRI(s); break;
@@ -178,8 +217,12 @@ export abstract class CachedExecutor extends FastFormExecutor {
             case 76: /* OP_LDZX16_32 */ this.fLdzx16(s); break;
             default: throw new Error(`decode cache: bad handler ${op}`);
           }
+          this.instructionsRetired++;
+          if (--n === 0 || this.eip !== next || this.attention || this.instructionsRetired >= target ||
+            pageGen[page] !== pgen || this.fetchPage !== fetchPage) break;
+          eip = next;
+          s += 8;
         }
-        this.instructionsRetired++;
       }
     } catch (e) {
       if (cached) {
@@ -451,11 +494,6 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private cPopR(s: number): void {
     const a = this.dc[s + 4], r = a & 7;
     if (o32(a)) { const v = this.pop32(); this.r32[r] = v; } else { const v = this.pop16(); this.r16[r * 2] = v; }
-  }
-
-  private cJcc(s: number): void {
-    const a = this.dc[s + 4];
-    if (this.cond((a >>> 4) & 15)) this.cJump(a, this.eip + this.dc[s + 6]);
   }
 
   private cCall(s: number): void {
