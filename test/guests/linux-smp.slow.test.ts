@@ -4,6 +4,10 @@
  * which Linux checks at boot), Linux starts the second CPU with INIT-SIPI-SIPI, both CPUs
  * run userland, and `poweroff -f` ends the run with status 0 through ACPI S5.
  *
+ * Deterministic mode (virtual time from executed instructions): in real-time mode on a
+ * loaded host Linux's boot-time timer check in APIC mode still fails now and then (see
+ * issue 5's notes), so the run is made reproducible instead of flaky.
+ *
  * A Linux boot on the interpreter takes minutes: only in `npm run test:slow` (VIREO_SLOW=1).
  */
 import path from 'node:path';
@@ -27,7 +31,7 @@ describe.skipIf(skip !== '')(`Linux on two CPUs${skip ? ` (skipped: ${skip})` : 
         'echo "TIMER-IRQ $(grep -E "^ *0:" /proc/interrupts)"',
       ].join('\n'),
     });
-    const run = await runVireo(['run', '--cdrom', iso, '--cpus', '2', '--serial', 'stdio', '--memory', '256M', '--timeout', String(TIMEOUT_S)],
+    const run = await runVireo(['run', '--deterministic', '--cdrom', iso, '--cpus', '2', '--serial', 'stdio', '--memory', '256M', '--timeout', String(TIMEOUT_S)],
       { timeoutMs: (TIMEOUT_S + 60) * 1000, teeTo: path.join(REPO_ROOT, 'test-results', 'linux-smp-serial.txt') });
     const out = run.stdout.replace(/\r/g, '');
     expect(out).toContain('..TIMER: vector=0x30 apic1=0 pin1=2');
