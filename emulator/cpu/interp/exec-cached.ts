@@ -184,7 +184,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
             case 60: /* OP_LEAVE */ this.opsize32 = o32(c[s + 4]); this.leave(); break;
             case 61: /* OP_XCHG_AX */ this.cXchgAx(s); break;
             case 62: /* OP_LD32 */ {
-              // fLd32 written out: the hot loop is too big for V8 to inline its handlers.
+              // Written out: the hot loop is too big for V8 to inline handlers into it.
               const a = c[s + 4];
               let ea = c[s + 5];
               const b = (a >>> 8) & 15;
@@ -196,17 +196,48 @@ export abstract class CachedExecutor extends FastFormExecutor {
               r32[a & 7] = (l & 0xfff) <= 0xffc && (tlbFlags[p] & m) === m ? view.getInt32(tlbData[p] + (l & 0xfff), true) : this.readU32(l);
               break;
             }
-            case 63: /* OP_ST32 */ this.fSt32(s); break;
+            case 63: /* OP_ST32 */ {
+              // Written out, as OP_LD32.
+              const a = c[s + 4];
+              let ea = c[s + 5];
+              const b = (a >>> 8) & 15;
+              if (b !== 8) ea += r32[b];
+              const x = (a >>> 12) & 15;
+              if (x !== 8) ea += r32[x] << ((a >>> 16) & 3);
+              if ((a & 0x400000 /* F_A16 */) !== 0) ea &= 0xffff;
+              const l = (segBase[(a >>> 18) & 7] + ea) | 0, p = l >>> 12, m = this.writeMask, v = r32[a & 7];
+              if ((l & 0xfff) <= 0xffc && (tlbFlags[p] & m) === m) {
+                const o = tlbData[p] + (l & 0xfff);
+                view.setInt32(o, v, true);
+                if (codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
+              } else {
+                this.writeU32(l, v);
+              }
+              break;
+            }
             case 64: /* OP_MOV_RR32 */ { const a = c[s + 4]; r32[a & 7] = r32[(a >>> 8) & 7]; break; }
-            case 65: /* OP_ALU_RR32 */ {
-              const a = c[s + 4], sub = (a >>> 4) & 15, d = a & 7;
-              const r = this.alu(sub, r32[d], r32[(a >>> 8) & 7], 0x80000000 | 0);
+            case 65: /* OP_ALU_RR32 */ case 68: /* OP_ALU_RI32 */ {
+              // alu(sub, x, y, MSB32) written out.
+              const a = c[s + 4], sub = (a >>> 4) & 15;
+              const d = op === 65 ? a & 7 : (a >>> 8) & 7;
+              const x = r32[d], y = op === 65 ? r32[(a >>> 8) & 7] : c[s + 6];
+              let r: number, kind = 2; // LAZY_LOGIC
+              switch (sub) {
+                case 0: r = (x + y) | 0; kind = 0; break; // LAZY_ADD
+                case 1: r = x | y; break;
+                case 2: r = (x + y + this.getCF()) | 0; kind = 0; break;
+                case 3: r = (x - y - this.getCF()) | 0; kind = 1; break; // LAZY_SUB
+                case 4: r = x & y; break;
+                case 6: r = x ^ y; break;
+                default: r = (x - y) | 0; kind = 1; break; // SUB, CMP
+              }
+              this.lazyOp = kind; this.lazyA = x; this.lazyB = y; this.lazyR = r; this.lazyMsb = 0x80000000 | 0;
+              this.flagsDirty = 0x8d5; // ARITH_FLAGS
               if (sub !== 7) r32[d] = r;
               break;
             }
             case 66: /* OP_ALU_RM32 */ this.fAluRM(s); break;
             case 67: /* OP_ALU_MR32 */ this.fAluMR(s); break;
-            case 68: /* OP_ALU_RI32 */ this.fAluRI(s); break;
             case 69: /* OP_ALU_MI32 */ this.fAluMI(s); break;
             case 70: /* OP_LEA32 */ this.fLea32(s); break;
             case 71: /* OP_SHL_RI32 */ this.fShlRI(s); break;

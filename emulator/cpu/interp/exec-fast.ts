@@ -1,7 +1,8 @@
 /**
  * Handlers of the specialised decoded-instruction forms (decode-cache.ts `specialise`):
  * the 32-bit register/memory shapes of MOV, ALU, TEST, LEA, MOVZX and SHL/SHR/SAR by an
- * immediate, which make up most of what 32-bit guests run. Each handler knows its operand
+ * immediate, which make up most of what 32-bit guests run (the hottest of them, MOV
+ * r,[m] / [m],r / r,r and ALU r,r / r,imm, are written out in the hot loop itself). Each handler knows its operand
  * shape from the handler number, so it tests no operand bits, and the read-modify-write
  * forms translate their memory operand once (one TLB look-up for the read and the write).
  *
@@ -38,16 +39,6 @@ export abstract class FastFormExecutor extends Executor0F {
     return (this.segBase[(a >>> 18) & 7] + this.cOffset(a, this.dc[s + 5])) | 0;
   }
 
-  /** MOV r32, [mem]. */
-  protected fLd32(s: number): void {
-    this.r32[this.dc[s + 4] & 7] = this.readU32(this.cLin(s));
-  }
-
-  /** MOV [mem], r32. */
-  protected fSt32(s: number): void {
-    this.writeU32(this.cLin(s), this.r32[this.dc[s + 4] & 7]);
-  }
-
   /** MOVZX r32, byte [mem]. */
   protected fLdzx8(s: number): void {
     this.r32[this.dc[s + 4] & 7] = this.readU8(this.cLin(s));
@@ -58,24 +49,10 @@ export abstract class FastFormExecutor extends Executor0F {
     this.r32[this.dc[s + 4] & 7] = this.readU16(this.cLin(s));
   }
 
-  /** ALU r32, r32 (REG = destination). */
-  protected fAluRR(s: number): void {
-    const a = this.dc[s + 4], sub = (a >>> 4) & 15, d = a & 7, r32 = this.r32;
-    const r = this.alu(sub, r32[d], r32[(a >>> 8) & 7], MSB32);
-    if (sub !== 7) r32[d] = r;
-  }
-
   /** ALU r32, [mem]. */
   protected fAluRM(s: number): void {
     const a = this.dc[s + 4], sub = (a >>> 4) & 15, d = a & 7;
     const r = this.alu(sub, this.r32[d], this.readU32(this.cLin(s)), MSB32);
-    if (sub !== 7) this.r32[d] = r;
-  }
-
-  /** ALU r32, imm (BASE = destination). */
-  protected fAluRI(s: number): void {
-    const a = this.dc[s + 4], sub = (a >>> 4) & 15, d = (a >>> 8) & 7;
-    const r = this.alu(sub, this.r32[d], this.dc[s + 6], MSB32);
     if (sub !== 7) this.r32[d] = r;
   }
 
