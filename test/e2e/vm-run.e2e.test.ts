@@ -100,7 +100,7 @@ describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
       return r.ok ? (r.result as { text: string }).text : '';
     }, { timeout: 60_000, interval: 1000 }).toContain('SeaBIOS');
 
-    await page.getByRole('tab', { name: 'Serial' }).click();
+    await page.getByRole('tab', { name: 'Serial', exact: true }).click();
     await page.getByRole('group', { name: `Serial console of ${name}` }).waitFor();
     await page.getByText('Serial: open').waitFor({ timeout: 30_000 });
   });
