@@ -109,7 +109,8 @@ export const OP_LDZX8_32 = 75, OP_LDZX16_32 = 76;
 
 /**
  * Decodes the instruction at byte offset `off` of `u8` for default operand size `def32`
- * into slot `s` of `c` (words DC_OP..DC_IMM; the caller sets the tag and generation).
+ * into the record at word index `s` of `c` (words DC_OP..DC_IMM; the caller sets the tag
+ * and generation).
  * Never reads past the end of `off`'s 4 KiB page: instructions that would cross it are
  * recorded as `OP_LEGACY`, as is everything outside the supported set.
  */

@@ -33,7 +33,7 @@ export abstract class FastFormExecutor extends Executor0F {
     return (a & 0x400000 /* F_A16 */) !== 0 ? off & 0xffff : off | 0;
   }
 
-  /** Linear address of the memory operand of the record at slot `s`. */
+  /** Linear address of the memory operand of the record at word index `s` of `dc`. */
   protected cLin(s: number): number {
     const a = this.dc[s + 4];
     return (this.segBase[(a >>> 18) & 7] + this.cOffset(a, this.dc[s + 5])) | 0;
