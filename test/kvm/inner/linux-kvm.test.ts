@@ -10,13 +10,18 @@
  * similar hosts) the guest runs at a few MIPS, so this is gated like the interpreter's
  * Linux boot (VIREO_SLOW=1, npm run test:slow).
  */
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../../fixtures/linux-guest.js';
 import { runVireo, vireoCliUnavailable } from '../../support/vireo-cli.js';
 import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 const tools = linuxGuestToolsAvailable();
+// PVM (the kvm_pvm module, "Pagetable-based Virtual Machine") runs 64-bit guest code natively
+// but emulates 32-bit code in the host kernel: a Linux i386 boot takes hours there.
+const pvm = existsSync('/sys/module/kvm_pvm');
 const skip = !kvmUsable ? 'KVM unusable'
+  : pvm ? 'this host\'s /dev/kvm is PVM (kvm_pvm), which emulates 32-bit guest code in the kernel'
   : process.env['VIREO_SLOW'] !== '1' ? 'set VIREO_SLOW=1 (npm run test:slow)'
     : !tools.ok ? tools.reason : vireoCliUnavailable();
 
