@@ -56,6 +56,17 @@ export type DisplayConfig = z.infer<typeof DisplayConfig>;
  * host also offers COM1 as a pseudo-terminal (Linux and macOS hosts), like QEMU's
  * `-serial pty`; its path is reported in the VM's entry (`serialPty`). Off by default.
  */
+/**
+ * Input devices besides the PS/2 keyboard and mouse every PC has. `tablet`: a virtio
+ * tablet (1af4:1052) that gives the console's pointer as absolute positions once the
+ * guest's driver runs (no pointer drift), as virt-manager adds a USB tablet. On by default.
+ */
+export const InputConfig = z.object({
+  tablet: z.boolean().default(true),
+}).strict();
+/** @see InputConfig */
+export type InputConfig = z.infer<typeof InputConfig>;
+
 export const SerialConfig = z.object({
   pty: z.boolean().default(false),
 }).strict();
@@ -89,6 +100,8 @@ export const VmConfig = z.object({
    * migration step is needed.
    */
   serial: SerialConfig.optional(),
+  /** Input devices beyond the PS/2 keyboard and mouse (absent: the defaults). Optional, no migration. */
+  input: InputConfig.optional(),
   createdAt: z.string(),
 });
 /** @see VmConfig */

@@ -37,8 +37,10 @@ export const WorkerMachineConfig = z.object({
   portForwards: z.array(z.object({
     protocol: z.enum(['tcp', 'udp']), hostPort: z.number().int(), guestPort: z.number().int(), hostAddress: z.string().optional(),
   }).strict()).default([]),
-  /** virtio-rng, virtio-balloon, virtio-serial (guest agent channel) and a virtio tablet, as virt-manager adds them. */
+  /** virtio-rng, virtio-balloon and virtio-serial (guest agent channel), as virt-manager adds them. */
   virtioExtras: z.boolean().default(false),
+  /** A virtio tablet for the console's absolute pointer. */
+  tablet: z.boolean().default(false),
   /** Which kind of drive the firmware tries first. */
   boot: z.enum(['cdrom', 'disk']).optional(),
   /** The VM's name (the RFB desktop name). */

@@ -80,7 +80,8 @@ async function start(config: WorkerMachineConfig): Promise<void> {
     drives,
     virtio: {
       ...(net ? { net } : {}),
-      ...(config.virtioExtras ? { rng: hostEntropy, balloon: true, serial: { onAgentData: () => {} }, tablet: true } : {}),
+      ...(config.virtioExtras ? { rng: hostEntropy, balloon: true, serial: { onAgentData: () => {} } } : {}),
+      ...(config.tablet ? { tablet: true } : {}),
     },
     boot: config.boot,
     memoryBytes: config.memoryBytes,

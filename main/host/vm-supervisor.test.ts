@@ -49,6 +49,8 @@ describe('workerConfigFor', () => {
     expect(workerConfigFor(vm({ memoryMiB: 64, cpus: 1 }))).toMatchObject({ memoryBytes: 64 * 1024 * 1024, cpus: 1, deterministic: false, drives: [] });
     expect(() => workerConfigFor(vm({ firmware: 'uefi' }))).toThrow(/^firmware: VM "Test" uses UEFI/);
     expect(workerConfigFor(vm({ backend: 'kvm' })).backend).toBe('kvm');
+    expect(workerConfigFor(vm()).tablet).toBe(true); // virt-manager's default: a tablet
+    expect(workerConfigFor(vm({ input: { tablet: false } })).tablet).toBe(false);
   });
 
   it('passes IDE, virtio-blk and virtio-scsi drives and the boot preference; refuses a CD-ROM on virtio-blk', () => {

@@ -141,7 +141,7 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   // `kvm` asks for KVM, and the worker refuses to start with the reason when it is unusable.
   const backend = vm.backend === 'kvm' ? 'kvm' as const : 'interp' as const;
   return {
-    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, backend, drives, net, portForwards: [], virtioExtras: true, name: vm.name,
+    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, backend, drives, net, portForwards: [], virtioExtras: true, tablet: vm.input?.tablet ?? true, name: vm.name,
     ...(first ? { boot: first } : {}),
     ...(vnc?.enabled && vnc.password ? { vnc: { port: vnc.port, password: vnc.password } } : {}),
   };

@@ -1,6 +1,6 @@
 /**
  * The VM details editor: one tab per part of the configuration (Overview, CPUs, Memory,
- * Boot order, Disks and CD-ROMs, Network, Display, Serial port), one draft across the tabs, Save
+ * Boot order, Disks and CD-ROMs, Network, Display, Input, Serial port), one draft across the tabs, Save
  * (vm.update) and Revert. Every field shows the schema's message for it. While the VM has
  * a worker only CD-ROM media can change (applied to the running machine); every other
  * setting is read-only until it is shut down, and then applies on next boot.
@@ -357,7 +357,22 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
     </section>
   );
 
-  const body: Record<EditorTab, ReactNode> = { overview, cpus, memory, boot, disks, network, display, serial };
+  const input = (
+    <section aria-label="Input">
+      <p className="hint">Every VM has a PS/2 keyboard and mouse.</p>
+      <label className="check">
+        <input type="checkbox" checked={form.tablet} disabled={locked} onChange={(e) => update({ tablet: e.target.checked })} />
+        Tablet (virtio): the pointer follows the console exactly
+      </label>
+      <p className="hint">
+        Once the guest's driver runs (Linux has it built in; Windows needs vioinput from the virtio-win ISO), the console
+        sends absolute pointer positions instead of PS/2 mouse motion, so the guest's cursor never drifts from yours.
+        Applies at the next start.
+      </p>
+    </section>
+  );
+
+  const body: Record<EditorTab, ReactNode> = { overview, cpus, memory, boot, disks, network, display, input, serial };
   const elsewhere = Object.entries(errors).filter(([k]) => tabOfField(k) !== tab);
   return (
     <>

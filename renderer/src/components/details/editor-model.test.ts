@@ -80,6 +80,18 @@ describe('the details editor model', () => {
     expect(onlyMediaChanged(base, on.config)).toBe(false);
   });
 
+  it('turns the virtio tablet off and on; a config without the setting has one and stays without the field', () => {
+    expect(form().tablet).toBe(true);
+    expect(tabOfField('input.tablet')).toBe('input');
+    const unchanged = validateForm(base, form());
+    expect(unchanged.ok && unchanged.config.input).toBeUndefined();
+    const off = validateForm(base, form({ tablet: false }));
+    expect(off.ok && off.config.input).toEqual({ tablet: false });
+    if (!off.ok) return;
+    expect(formFromConfig(off.config).tablet).toBe(false);
+    expect(onlyMediaChanged(base, off.config)).toBe(false);
+  });
+
   it('tells a media-only change (allowed while running) from others', () => {
     const swapped = { ...base, drives: base.drives.map((d) => (d.kind === 'cdrom' ? { ...d, path: '/iso/other.iso' } : d)) };
     expect(onlyMediaChanged(base, swapped)).toBe(true);

@@ -7,13 +7,13 @@
 import { VmConfig, type BootDevice, type DriveConfig } from '../../../../protocol/index.js';
 
 /** The editor's tabs (besides Console). */
-export const EDITOR_TABS = ['overview', 'cpus', 'memory', 'boot', 'disks', 'network', 'display', 'serial'] as const;
+export const EDITOR_TABS = ['overview', 'cpus', 'memory', 'boot', 'disks', 'network', 'display', 'input', 'serial'] as const;
 /** @see EDITOR_TABS */
 export type EditorTab = (typeof EDITOR_TABS)[number];
 /** Tab labels. */
 export const TAB_LABELS: Record<EditorTab | 'console', string> = {
   overview: 'Overview', cpus: 'CPUs', memory: 'Memory', boot: 'Boot order', disks: 'Disks and CD-ROMs',
-  network: 'Network', display: 'Display', serial: 'Serial port', console: 'Console',
+  network: 'Network', display: 'Display', input: 'Input', serial: 'Serial port', console: 'Console',
 };
 
 /** The tab that shows the field at schema path `key`. */
@@ -27,6 +27,7 @@ export function tabOfField(key: string): EditorTab {
     case 'network': return 'network';
     case 'display': return 'display';
     case 'serial': return 'serial';
+    case 'input': return 'input';
     default: return 'overview';
   }
 }
@@ -48,6 +49,8 @@ export interface EditorForm {
   vncPassword: string;
   /** COM1 also as a host pseudo-terminal while the VM runs (`serial.pty`). */
   serialPty: boolean;
+  /** A virtio tablet for the console's absolute pointer (`input.tablet`). */
+  tablet: boolean;
 }
 
 /** Field errors keyed by schema path ("cpus", "drives.1.path", "display.vnc.port", ...). */
@@ -75,6 +78,7 @@ export function formFromConfig(config: VmConfig): EditorForm {
     vncPort: String(vnc?.port ?? 5900),
     vncPassword: vnc?.password ?? '',
     serialPty: config.serial?.pty ?? false,
+    tablet: config.input?.tablet ?? true,
   };
 }
 
@@ -115,6 +119,8 @@ export function validateForm(base: VmConfig, form: EditorForm, nameTaken: (name:
     : undefined;
   // Like display: absent stays absent until the user turns the pty on.
   const serial = form.serialPty || base.serial !== undefined ? { pty: form.serialPty } : undefined;
+  // Likewise: absent means the default (a tablet) until the user changes it.
+  const input = !form.tablet || base.input !== undefined ? { tablet: form.tablet } : undefined;
   const candidate = {
     ...base,
     name: form.name,
@@ -127,9 +133,11 @@ export function validateForm(base: VmConfig, form: EditorForm, nameTaken: (name:
     network: { mode: form.networkMode, model: form.networkModel },
     ...(display ? { display } : {}),
     ...(serial ? { serial } : {}),
+    ...(input ? { input } : {}),
   };
   if (!display) delete (candidate as { display?: unknown }).display;
   if (!serial) delete (candidate as { serial?: unknown }).serial;
+  if (!input) delete (candidate as { input?: unknown }).input;
   const parsed = VmConfig.safeParse(candidate);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
