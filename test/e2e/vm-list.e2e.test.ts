@@ -89,6 +89,7 @@ describe.skipIf(skipReason !== null)('browser shell end to end', () => {
       await page.keyboard.press('Enter');
       await dialog.getByText('Enter a name for the VM.').waitFor();
       await dialog.getByLabel('Name').fill('E2E Debian');
+      await dialog.getByLabel('Customize configuration before install').check(); // created, not started
       await dialog.getByLabel('Name').press('Enter');
       await dialog.waitFor({ state: 'detached' });
 

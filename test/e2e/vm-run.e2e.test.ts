@@ -72,6 +72,7 @@ describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
     await dialog.getByLabel('No disk', { exact: true }).check();
     await dialog.getByRole('button', { name: 'Next' }).click();
     await dialog.getByLabel('Name').fill(name);
+    await dialog.getByLabel('Customize configuration before install').check(); // created, not started: Start below
     await dialog.getByRole('button', { name: 'Create' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByRole('article').getByRole('heading', { name }).waitFor();

@@ -149,6 +149,9 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     await wizard.getByLabel('Attach a local virtio-win ISO').check();
     await wizard.getByLabel('virtio-win ISO', { exact: true }).fill(path.join(isoDir, 'virtio-win.iso'));
     await wizard.getByText(/Disk: virtio-blk/).waitFor();
+    // Customize first: the VM is created but not started.
+    await wizard.getByLabel('Customize configuration before install').check();
+    await wizard.getByText('The VM is created but not started').waitFor();
     await wizard.getByRole('button', { name: 'Create' }).click();
     await wizard.getByText('Enter a name for the VM.').waitFor();
     await wizard.getByLabel('Name').fill('Win 11 E2E');
@@ -156,6 +159,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     await wizard.waitFor({ state: 'detached' });
 
     await page.getByRole('option', { name: /Win 11 E2E/ }).waitFor();
+    expect(await page.getByRole('article').locator('.details-header .state').textContent()).toBe('Stopped');
     const [doc] = await vmDocs();
     const diskPath = path.join(dataDir, 'images', 'win-11-e2e.qcow2');
     expect(doc).toMatchObject({
@@ -183,6 +187,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     await wizard.getByRole('button', { name: 'Next' }).click();
     await wizard.getByLabel('Name').fill('Win 10 Downloaded');
     await wizard.getByLabel('Download the virtio-win ISO').check();
+    await wizard.getByLabel('Customize configuration before install').check();
     expect(await wizard.getByLabel('Download from').inputValue()).toMatch(/^https:\/\/fedorapeople\.org\/.*virtio-win\.iso$/);
     await wizard.getByRole('button', { name: 'Create' }).click();
     await wizard.getByText('Start the download, or pick another option.').waitFor();

@@ -48,6 +48,8 @@ export function NewVmWizard() {
   const [picker, setPicker] = useState<PathFieldName | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** virt-manager's "Customize configuration before install": off = start the VM once created. */
+  const [customize, setCustomize] = useState(false);
   const bodyRef = useRef<HTMLDivElement>(null);
   const baseId = useId();
   const idOf = (field: WizardField): string => `${baseId}-${field}`;
@@ -216,6 +218,9 @@ export function NewVmWizard() {
       const entry = await store.getState().createVm(plan.draft);
       store.getState().select(entry.config.id);
       closeDialog();
+      // Without "customize", the install starts at once, as in virt-manager; a start the host
+      // refuses shows as the VM's state reason in its details, like any other start.
+      if (!customize) void store.getState().runVmAction(entry.config.id, 'start').catch(() => {});
     } catch (err) {
       setBusy(false);
       const msg = messageOf(err);
@@ -461,6 +466,11 @@ export function NewVmWizard() {
                 {fields.method !== 'import' && fields.storage === 'new' ? ` · new ${fields.diskSizeGiB} GiB ${fields.diskFormat} disk at ${diskPathFor(fields, host)}` : ''}
               </p>
             </div>
+            <label className="check">
+              <input type="checkbox" checked={customize} onChange={(e) => setCustomize(e.target.checked)} />
+              Customize configuration before install
+            </label>
+            <p className="hint">{customize ? 'The VM is created but not started: its details open for editing; press Start when ready.' : 'The VM starts as soon as it is created.'}</p>
           </>
         );
     }
