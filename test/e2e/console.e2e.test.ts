@@ -17,19 +17,13 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RfbMiniClient, rgbaDiff } from '../../main/host/test-support/rfb-mini-client.js';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
-import { apiCall } from '../support/api-call.js';
+import { apiCall, apiResult } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`console e2e skipped: ${skipReason}`);
 
-
-async function apiResult<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
-  const r = await apiCall(server, method, params);
-  if (!r.ok) throw new Error(`${method}: ${r.error.message}`);
-  return r.result as T;
-}
 
 /** The noVNC canvas's pixels (RGBA, base64) as the page has them. */
 async function canvasPixels(page: Page, label: string): Promise<{ width: number; height: number; data: Uint8Array } | null> {
@@ -72,8 +66,7 @@ describe.skipIf(skipReason !== null)('the guest screen in the console', () => {
     server = await startServerProcess(dataDir);
     browser = await launchChromium();
     page = await browser.newPage();
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+    collectPageErrors(page, errors);
   });
 
   afterAll(async () => {

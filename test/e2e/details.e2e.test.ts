@@ -11,20 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResultMessage } from '../../protocol/index.js';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
-import { apiCall } from '../support/api-call.js';
+import { apiResult } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason();
 const hasXorriso = spawnSync('sh', ['-c', 'command -v xorriso'], { stdio: 'ignore' }).status === 0;
 if (skipReason) console.warn(`details e2e skipped: ${skipReason}`);
 
 
-function resultOf<T>(r: ResultMessage): T {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  return r.result as T;
-}
 
 describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down', () => {
   let browser: Browser;
@@ -40,18 +35,17 @@ describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'vireo-e2e-details-'));
     server = await startServerProcess(dataDir, [], 20_000, { VIREO_TEST_HOOKS: '1', VIREO_TEST_SHUTDOWN_TIMEOUT_MS: '4000' });
     diskPath = path.join(dataDir, 'images', 'edit-me.qcow2');
-    resultOf(await apiCall(server, 'disk.create', { path: diskPath, sizeBytes: 64 * 1024 * 1024, format: 'qcow2' }));
-    const entry = resultOf<{ config: { id: string } }>(await apiCall(server, 'vm.create', {
+    await apiResult(server, 'disk.create', { path: diskPath, sizeBytes: 64 * 1024 * 1024, format: 'qcow2' });
+    const entry = await apiResult<{ config: { id: string } }>(server, 'vm.create', {
       draft: {
         name, os: { id: 'generic', name: 'Generic' }, cpus: 1, memoryMiB: 64, bootOrder: ['disk'],
         network: { mode: 'none', model: 'virtio' }, drives: [{ id: 'disk0', kind: 'disk', path: diskPath, format: 'qcow2' }],
       },
-    }));
+    });
     vmId = entry.config.id;
     browser = await launchChromium();
     page = await browser.newPage();
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+    collectPageErrors(page, errors);
   });
 
   afterAll(async () => {
@@ -104,7 +98,7 @@ describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down
     await details().getByRole('button', { name: 'Save' }).click();
     await page.getByText(`Saved ${name}.`).first().waitFor({ timeout: 30_000 });
     await expect.poll(async () => {
-      const vm = resultOf<{ config: { drives: { kind: string; path: string }[] } }>(await apiCall(server, 'vm.get', { id: vmId }));
+      const vm = await apiResult<{ config: { drives: { kind: string; path: string }[] } }>(server, 'vm.get', { id: vmId });
       return vm.config.drives.map((d) => `${d.kind}:${d.path}`);
     }, { timeout: 30_000 }).toEqual([`disk:${diskPath}`, 'cdrom:/srv/isos/install.iso']);
   });
@@ -130,12 +124,12 @@ describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down
 
   it('shuts down a running SeaBIOS VM: no response to the power button, then Force off', async () => {
     // A VM without drives (the edited one now has an ISO path that does not exist).
-    resultOf(await apiCall(server, 'vm.create', {
+    await apiResult(server, 'vm.create', {
       draft: {
         name: 'Power Test', os: { id: 'generic', name: 'Generic' }, cpus: 1, memoryMiB: 64, network: { mode: 'none', model: 'virtio' },
         drives: [{ id: 'cd0', kind: 'cdrom', path: '', format: 'iso', readOnly: true }],
       },
-    }));
+    });
     await selectVm('Power Test');
     await toolbarButton('Start').click();
     await expect.poll(badge, { timeout: 60_000 }).toBe('Running');

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLinuxTestIso, linuxGuestToolsAvailable } from '../fixtures/linux-guest.js';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
 import { apiCall } from '../support/api-call.js';
 
@@ -49,8 +49,7 @@ describe.skipIf(skipReason !== null)(`a Linux VM from the wizard, driven through
     browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(30_000);
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+    collectPageErrors(page, errors);
   }, 600_000);
 
   afterAll(async () => {

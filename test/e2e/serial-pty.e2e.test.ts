@@ -11,18 +11,13 @@ import path from 'node:path';
 import tty from 'node:tty';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ResultMessage } from '../../protocol/index.js';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
-import { apiCall } from '../support/api-call.js';
+import { apiResult } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason() ?? (process.platform === 'win32' ? 'no pseudo-terminals on Windows hosts' : null);
 if (skipReason) console.warn(`serial pty e2e skipped: ${skipReason}`);
 
-function resultOf<T>(r: ResultMessage): T {
-  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-  return r.result as T;
-}
 
 describe.skipIf(skipReason !== null)('the serial port as a host pseudo-terminal in the details view', () => {
   let browser: Browser;
@@ -37,18 +32,17 @@ describe.skipIf(skipReason !== null)('the serial port as a host pseudo-terminal 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'vireo-e2e-pty-'));
     server = await startServerProcess(dataDir);
-    const entry = resultOf<{ config: { id: string } }>(await apiCall(server, 'vm.create', {
+    const entry = await apiResult<{ config: { id: string } }>(server, 'vm.create', {
       draft: {
         name, os: { id: 'generic', name: 'Generic' }, cpus: 1, memoryMiB: 64, network: { mode: 'none', model: 'virtio' },
         drives: [{ id: 'cd0', kind: 'cdrom', path: '', format: 'iso', readOnly: true }],
       },
-    }));
+    });
     vmId = entry.config.id;
     browser = await launchChromium();
     context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
     page = await context.newPage();
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+    collectPageErrors(page, errors);
   });
 
   afterAll(async () => {
@@ -91,7 +85,7 @@ describe.skipIf(skipReason !== null)('the serial port as a host pseudo-terminal 
     expect(tty.isatty(fd)).toBe(true);
     closeSync(fd);
     // The API reports the same path.
-    const entry = resultOf<{ serialPty?: { path?: string } }>(await apiCall(server, 'vm.get', { id: vmId }));
+    const entry = await apiResult<{ serialPty?: { path?: string } }>(server, 'vm.get', { id: vmId });
     expect(entry.serialPty).toEqual({ path: ptyPath });
 
     await line.getByRole('button', { name: `Copy ${ptyPath}` }).click();

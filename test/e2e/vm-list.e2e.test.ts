@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
 
 const skipReason = chromiumSkipReason();
@@ -20,8 +20,7 @@ let browser: Browser;
 /** A page that records page errors and console errors into `errors`. */
 async function newPage(errors: string[]): Promise<Page> {
   const page = await browser.newPage();
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  collectPageErrors(page, errors);
   return page;
 }
 

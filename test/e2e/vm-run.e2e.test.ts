@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
 import { apiCall } from '../support/api-call.js';
 
@@ -44,8 +44,7 @@ describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
     server = await startServerProcess(dataDir, [], 20_000, { VIREO_TEST_HOOKS: '1' });
     browser = await launchChromium();
     page = await browser.newPage();
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+    collectPageErrors(page, errors);
   });
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeIso, makeWindowsLikeIso, xorrisoSkipReason } from '../../main/host/os-detect/test-support/make-iso.js';
-import { chromiumSkipReason, launchChromium } from '../support/browser.js';
+import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
 
 const skipReason = chromiumSkipReason() ?? xorrisoSkipReason() ?? (existsSync('/usr/bin/qemu-img') ? null : 'qemu-img is missing (apt-get install qemu-utils)');
@@ -64,8 +64,7 @@ describe.skipIf(skipReason !== null)('New-VM wizard end to end', () => {
     browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(30_000); // a missing element fails with its locator, before the test's timeout
-    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+    collectPageErrors(page, errors);
   });
 
   afterAll(async () => {

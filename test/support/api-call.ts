@@ -23,3 +23,10 @@ export async function apiCall(server: ServerProcess, method: string, params: unk
     ws.close();
   }
 }
+
+/** `apiCall` that returns the result, or throws with the error's code and message. */
+export async function apiResult<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
+  const r = await apiCall(server, method, params);
+  if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
+  return r.result as T;
+}
