@@ -9,7 +9,7 @@
  *   keeps running, the page's viewer and a third viewer stay connected.
  * Needs `npm run build` first.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -19,6 +19,7 @@ import WebSocket from 'ws';
 import { RfbMiniClient, rgbaDiff } from '../../main/host/test-support/rfb-mini-client.js';
 import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { closeE2e } from '../support/e2e-teardown.js';
 import { apiCall, apiResult } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason();
@@ -69,12 +70,7 @@ describe.skipIf(skipReason !== null)('the guest screen in the console', () => {
     collectPageErrors(page, errors);
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await server?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeE2e({ page, browser, server, dataDir }));
 
   const screenText = async (): Promise<string> => {
     const r = await apiCall(server, 'vm.screenText', { id });

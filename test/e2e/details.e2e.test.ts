@@ -6,13 +6,14 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { closeE2e } from '../support/e2e-teardown.js';
 import { apiResult } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason();
@@ -48,12 +49,7 @@ describe.skipIf(skipReason !== null)('the VM details editor, Clone and Shut down
     collectPageErrors(page, errors);
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await server?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeE2e({ page, browser, server, dataDir }));
 
   const details = () => page.getByRole('article');
   const badge = (): Promise<string | null> => details().locator('.details-header .state').textContent();

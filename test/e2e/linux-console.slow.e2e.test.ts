@@ -10,7 +10,7 @@
  * A Linux boot on the interpreter takes minutes: only with VIREO_SLOW=1 (npm run test:slow).
  * Needs `npm run build` first.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLinuxTestIso, linuxGuestToolsAvailable } from '../fixtures/linux-guest.js';
 import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { closeE2e } from '../support/e2e-teardown.js';
 import { apiCall } from '../support/api-call.js';
 
 const tools = linuxGuestToolsAvailable();
@@ -52,12 +53,7 @@ describe.skipIf(skipReason !== null)(`a Linux VM from the wizard, driven through
     collectPageErrors(page, errors);
   }, 600_000);
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await server?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeE2e({ page, browser, server, dataDir }));
 
   const vmId = async (): Promise<string> => {
     const r = await apiCall(server, 'vm.list', {});

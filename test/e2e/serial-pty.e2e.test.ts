@@ -5,7 +5,7 @@
  * Force off. Needs `npm run build` first; Linux/macOS hosts.
  */
 import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import tty from 'node:tty';
@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { closeE2e } from '../support/e2e-teardown.js';
 import { apiResult } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason() ?? (process.platform === 'win32' ? 'no pseudo-terminals on Windows hosts' : null);
@@ -45,13 +46,7 @@ describe.skipIf(skipReason !== null)('the serial port as a host pseudo-terminal 
     collectPageErrors(page, errors);
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await context?.close();
-    await browser?.close();
-    await server?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeE2e({ page, context, browser, server, dataDir }));
 
   const details = () => page.getByRole('article');
   const badge = (): Promise<string | null> => details().locator('.details-header .state').textContent();

@@ -4,13 +4,14 @@
  * Needs `npm run build` first (npm test does it).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { closeE2e } from '../support/e2e-teardown.js';
 
 const skipReason = chromiumSkipReason();
 if (skipReason) console.warn(`vm-list e2e skipped: ${skipReason}`);
@@ -40,11 +41,7 @@ describe.skipIf(skipReason !== null)('browser shell end to end', () => {
       page = await newPage(errors);
     });
 
-    afterAll(async () => {
-      await page?.close();
-      await server?.stop();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    });
+    afterAll(() => closeE2e({ page, server, dataDir }));
 
     const vmFiles = async (): Promise<string[]> => {
       const dir = path.join(dataDir, 'vms');
@@ -170,11 +167,7 @@ describe.skipIf(skipReason !== null)('browser shell end to end', () => {
       await page.goto(server.url);
     });
 
-    afterAll(async () => {
-      await page?.close();
-      await server?.stop();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    });
+    afterAll(() => closeE2e({ page, server, dataDir }));
 
     it('lists the good VMs and names the broken file and field in a banner', async () => {
       await page.getByRole('option', { name: /Server/ }).waitFor();

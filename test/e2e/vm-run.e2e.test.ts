@@ -4,13 +4,14 @@
  * serial console, Force off; then kill its worker through the test hook and see "crashed"
  * with the reason while the app keeps working. Needs `npm run build` first.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, collectPageErrors, launchChromium } from '../support/browser.js';
 import { startServerProcess, type ServerProcess } from '../support/start-server.js';
+import { closeE2e } from '../support/e2e-teardown.js';
 import { apiCall } from '../support/api-call.js';
 
 const skipReason = chromiumSkipReason();
@@ -47,12 +48,7 @@ describe.skipIf(skipReason !== null)('running a VM from the UI', () => {
     collectPageErrors(page, errors);
   });
 
-  afterAll(async () => {
-    await page?.close();
-    await browser?.close();
-    await server?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => closeE2e({ page, browser, server, dataDir }));
 
   const badge = (): Promise<string | null> => page.getByRole('article').locator('.details-header .state').textContent();
   const button = (label: string) => page.getByRole('toolbar').getByRole('button', { name: label, exact: true });
