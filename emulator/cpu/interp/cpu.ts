@@ -200,6 +200,8 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     this.msrLo.clear(); this.msrHi.clear();
     this.instructionsRetired = 0;
     this.tscOffset = 0;
+    this.alignCheck = false;
+    this.refreshSegChecks();
     this.flushTlb(false);
     this.checkPhysGeneration();
     this.flushDecodeCache();
@@ -654,6 +656,8 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     this.sysenterCs = s.sysenter.cs; this.sysenterEsp = s.sysenter.esp | 0; this.sysenterEip = s.sysenter.eip | 0;
     this.msrLo.clear(); this.msrHi.clear();
     for (const [k, lo, hi] of s.msrs) { this.msrLo.set(k | 0, lo | 0); this.msrHi.set(k | 0, hi | 0); }
+    this.refreshSegChecks();
+    this.updateAlignCheck();
     this.flushTlb(false);
     this.flushDecodeCache();
     this.attention = true;
@@ -692,6 +696,8 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
         if (idx === CS) this.setCpl(v & 3);
       }
     }
+    this.refreshSegChecks();
+    this.updateAlignCheck();
     this.attention = true;
   }
 
@@ -837,12 +843,22 @@ interface MutableOperand {
  */
 export class CoprocessorBridge implements CoprocessorHost, CoprocessorHostExt {
   constructor(private readonly cpu: InterpCpu) {}
-  readU8(linear: number): number { return this.cpu.readU8(linear | 0); }
-  readU16(linear: number): number { return this.cpu.readU16(linear | 0); }
-  readU32(linear: number): number { return this.cpu.readU32(linear | 0) >>> 0; }
-  writeU8(linear: number, value: number): void { this.cpu.writeU8(linear | 0, value); }
-  writeU16(linear: number, value: number): void { this.cpu.writeU16(linear | 0, value); }
-  writeU32(linear: number, value: number): void { this.cpu.writeU32(linear | 0, value | 0); }
+  readU8(linear: number): number { this.check(linear, 1, false); return this.cpu.readU8(linear | 0); }
+  readU16(linear: number): number { this.check(linear, 2, false); return this.cpu.readU16(linear | 0); }
+  readU32(linear: number): number { this.check(linear, 4, false); return this.cpu.readU32(linear | 0) >>> 0; }
+  writeU8(linear: number, value: number): void { this.check(linear, 1, true); this.cpu.writeU8(linear | 0, value); }
+  writeU16(linear: number, value: number): void { this.check(linear, 2, true); this.cpu.writeU16(linear | 0, value); }
+  writeU32(linear: number, value: number): void { this.check(linear, 4, true); this.cpu.writeU32(linear | 0, value | 0); }
+  /**
+   * Segment limit and type checks (segment-checks.ts) of a unit's access to its ModRM
+   * memory operand: the offset is the operand's plus the distance from its linear address.
+   * Alignment (#AC) is not checked for x87/SSE operands (their rules differ, SDM Table 6-7).
+   */
+  private check(linear: number, size: number, write: boolean): void {
+    const cpu = this.cpu;
+    if (cpu.mod === 3 || ((cpu.segChkMask >> cpu.eaSeg) & 1) === 0) return;
+    cpu.checkSegAccess(cpu.eaSeg, (cpu.eaOff + ((linear | 0) - cpu.ea)) | 0, size, write);
+  }
   fault(vector: number, errorCode?: number): never { return this.cpu.raise(vector, errorCode ?? -1); }
   getReg32(index: number): number { return this.cpu.r32[index & 7] >>> 0; }
   setReg32(index: number, value: number): void { this.cpu.r32[index & 7] = value; }

@@ -10,7 +10,7 @@
  * beyond the list in `readMsr`.
  */
 import {
-  CF, CR0_ET, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, CR4_TSD, CS, EAX, EBX,
+  CF, CR0_AM, CR0_ET, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, CR4_TSD, CS, EAX, EBX,
   ECX, EDX, ESP, EXC_GP, EXC_NP, EXC_UD, FS, GS, IF, LDTR, OF, RF, SS, TR, VM, ZF,
 } from './state.js';
 import { Executor } from './exec.js';
@@ -172,6 +172,7 @@ export abstract class Executor0F extends Executor {
       case 0xc7: {
         this.decodeModrm();
         if (this.reg !== 1 || this.mod === 3) this.undefinedOpcode(0x1c7);
+        this.chkEa(8, true);
         this.probeWrite(this.ea, 8);
         const lo = this.readU32(this.ea), hi = this.readU32((this.ea + 4) | 0);
         if (lo === this.r32[EAX] && hi === this.r32[EDX]) {
@@ -264,7 +265,7 @@ export abstract class Executor0F extends Executor {
       const disp = Math.floor(off / bits) * unitBytes;
       off = ((off % bits) + bits) % bits;
       const base = this.addrsize32 ? (this.eaOff + disp) | 0 : (this.eaOff + disp) & 0xffff;
-      void base;
+      if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, base, unitBytes, kind !== 0);
       addr = (this.ea + disp) | 0;
       if (kind !== 0) this.probeWrite(addr, unitBytes);
       v = this.opsize32 ? this.readU32(addr) : this.readU16(addr);
@@ -357,7 +358,7 @@ export abstract class Executor0F extends Executor {
     switch (this.reg) {
       case 0: case 1: { // SLDT / STR
         const v = this.segSel[this.reg === 0 ? LDTR : TR];
-        if (this.mod === 3) this.setRegV(this.rm, v); else this.writeU16(this.ea, v);
+        if (this.mod === 3) this.setRegV(this.rm, v); else { this.chkEa(2, true); this.writeU16(this.ea, v); }
         return;
       }
       case 2: { // LLDT
@@ -409,6 +410,7 @@ export abstract class Executor0F extends Executor {
         if (this.mod === 3) this.undefinedOpcode(0x101);
         const lim = this.reg === 0 ? this.gdtLimit : this.idtLimit;
         const base = this.reg === 0 ? this.gdtBase : this.idtBase;
+        this.chkEa(2, true); this.chkEa(4, true, 2);
         this.probeWrite(this.ea, 6);
         this.writeU16(this.ea, lim);
         this.writeU32((this.ea + 2) | 0, this.opsize32 ? base : base & 0xffffff);
@@ -417,6 +419,7 @@ export abstract class Executor0F extends Executor {
       case 2: case 3: { // LGDT / LIDT
         if (this.mod === 3) this.undefinedOpcode(0x101);
         this.requireCpl0();
+        this.chkEa(2, false); this.chkEa(4, false, 2);
         const lim = this.readU16(this.ea);
         let base = this.readU32((this.ea + 2) | 0);
         if (!this.opsize32) base &= 0xffffff;
@@ -425,7 +428,7 @@ export abstract class Executor0F extends Executor {
       }
       case 4: { // SMSW
         if (this.mod === 3) this.setRegV(this.rm, this.opsize32 ? this.cr0 : this.cr0 & 0xffff);
-        else this.writeU16(this.ea, this.cr0);
+        else { this.chkEa(2, true); this.writeU16(this.ea, this.cr0); }
         return;
       }
       case 6: { // LMSW
@@ -478,6 +481,7 @@ export abstract class Executor0F extends Executor {
     if (changed & (CR0_PG | CR0_WP | CR0_PE)) this.flushTlb(false);
     this.pe = (v & CR0_PE) !== 0;
     if (!this.pe) { this.vm86 = false; this.setCpl(0); }
+    if (changed & (CR0_PE | CR0_AM)) { this.refreshSegChecks(); this.updateAlignCheck(); }
   }
 
   /** Writes CR4; unsupported bits raise #GP(0). */
@@ -660,5 +664,6 @@ export abstract class Executor0F extends Executor {
     this.segLimit[seg] = -1;
     this.segAttr[seg] = access | 0xc000;
     if (seg === SS) this.updateStackSize(); else this.cs32 = true;
+    this.refreshSegCheck(seg);
   }
 }

@@ -192,7 +192,9 @@ export abstract class CachedExecutor extends FastFormExecutor {
               const x = (a >>> 12) & 15;
               if (x !== 8) ea += r32[x] << ((a >>> 16) & 3);
               if ((a & 0x400000 /* F_A16 */) !== 0) ea &= 0xffff;
-              const l = (segBase[(a >>> 18) & 7] + ea) | 0, p = l >>> 12, m = this.readMask;
+              const sg = (a >>> 18) & 7;
+              if (((this.segChkMask >> sg) & 1) !== 0) this.checkSeg(sg, ea, 4, false);
+              const l = (segBase[sg] + ea) | 0, p = l >>> 12, m = this.readMask;
               r32[a & 7] = (l & 0xfff) <= 0xffc && (tlbFlags[p] & m) === m ? view.getInt32(tlbData[p] + (l & 0xfff), true) : this.readU32(l);
               break;
             }
@@ -205,7 +207,9 @@ export abstract class CachedExecutor extends FastFormExecutor {
               const x = (a >>> 12) & 15;
               if (x !== 8) ea += r32[x] << ((a >>> 16) & 3);
               if ((a & 0x400000 /* F_A16 */) !== 0) ea &= 0xffff;
-              const l = (segBase[(a >>> 18) & 7] + ea) | 0, p = l >>> 12, m = this.writeMask, v = r32[a & 7];
+              const sg = (a >>> 18) & 7;
+              if (((this.segChkMask >> sg) & 1) !== 0) this.checkSeg(sg, ea, 4, true);
+              const l = (segBase[sg] + ea) | 0, p = l >>> 12, m = this.writeMask, v = r32[a & 7];
               if ((l & 0xfff) <= 0xffc && (tlbFlags[p] & m) === m) {
                 const o = tlbData[p] + (l & 0xfff);
                 view.setInt32(o, v, true);
@@ -268,17 +272,17 @@ export abstract class CachedExecutor extends FastFormExecutor {
 
   private cReadE8(s: number): number {
     const a = this.dc[s + 4];
-    return (a & 0x200000 /* F_MEM */) !== 0 ? this.readU8(this.cLin(s)) : this.r8[reg8Index((a >>> 8) & 7)];
+    return (a & 0x200000 /* F_MEM */) !== 0 ? this.readU8(this.cLin(s, 1, false)) : this.r8[reg8Index((a >>> 8) & 7)];
   }
 
   private cReadE16(s: number): number {
     const a = this.dc[s + 4];
-    return (a & 0x200000 /* F_MEM */) !== 0 ? this.readU16(this.cLin(s)) : this.r16[((a >>> 8) & 7) * 2];
+    return (a & 0x200000 /* F_MEM */) !== 0 ? this.readU16(this.cLin(s, 2, false)) : this.r16[((a >>> 8) & 7) * 2];
   }
 
   private cReadE32(s: number): number {
     const a = this.dc[s + 4];
-    return (a & 0x200000 /* F_MEM */) !== 0 ? this.readU32(this.cLin(s)) : this.r32[(a >>> 8) & 7];
+    return (a & 0x200000 /* F_MEM */) !== 0 ? this.readU32(this.cLin(s, 4, false)) : this.r32[(a >>> 8) & 7];
   }
 
   private cReadEV(s: number): number {
@@ -304,7 +308,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
     const a = this.dc[s + 4], sub = (a >>> 4) & 15;
     const g = this.r8[reg8Index(a & 7)];
     if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s);
+      const lin = this.cLin(s, 1, sub !== 7);
       if (sub === 7) { this.alu(7, this.readU8(lin), g, 0x80); return; }
       this.probeWrite(lin, 1);
       this.writeU8(lin, this.alu(sub, this.readU8(lin), g, 0x80));
@@ -318,7 +322,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private cAluEG(s: number): void {
     const a = this.dc[s + 4], sub = (a >>> 4) & 15, reg = a & 7;
     if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s);
+      const lin = this.cLin(s, o32(a) ? 4 : 2, sub !== 7);
       if (o32(a)) {
         if (sub === 7) { this.alu(7, this.readU32(lin), this.r32[reg], (0x80000000 | 0)); return; }
         this.probeWrite(lin, 4);
@@ -378,7 +382,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private cGrp1_8(s: number): void {
     const a = this.dc[s + 4], sub = a & 7, imm = this.dc[s + 6];
     if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s);
+      const lin = this.cLin(s, 1, sub !== 7);
       if (sub === 7) { this.alu(7, this.readU8(lin), imm, 0x80); return; }
       this.probeWrite(lin, 1);
       this.writeU8(lin, this.alu(sub, this.readU8(lin), imm, 0x80));
@@ -392,7 +396,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private cGrp1(s: number): void {
     const a = this.dc[s + 4], sub = a & 7, imm = this.dc[s + 6];
     if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s);
+      const lin = this.cLin(s, o32(a) ? 4 : 2, sub !== 7);
       if (o32(a)) {
         if (sub === 7) { this.alu(7, this.readU32(lin), imm, (0x80000000 | 0)); return; }
         this.probeWrite(lin, 4);
@@ -445,13 +449,13 @@ export abstract class CachedExecutor extends FastFormExecutor {
 
   private cWriteE8(s: number, v: number): void {
     const a = this.dc[s + 4];
-    if (a & 0x200000 /* F_MEM */) this.writeU8(this.cLin(s), v); else this.r8[reg8Index((a >>> 8) & 7)] = v;
+    if (a & 0x200000 /* F_MEM */) this.writeU8(this.cLin(s, 1, true), v); else this.r8[reg8Index((a >>> 8) & 7)] = v;
   }
 
   private cWriteEV(s: number, v: number): void {
     const a = this.dc[s + 4];
     if (a & 0x200000 /* F_MEM */) {
-      if (o32(a)) this.writeU32(this.cLin(s), v); else this.writeU16(this.cLin(s), v);
+      if (o32(a)) this.writeU32(this.cLin(s, 4, true), v); else this.writeU16(this.cLin(s, 2, true), v);
     } else if (o32(a)) {
       this.r32[(a >>> 8) & 7] = v;
     } else {
@@ -551,7 +555,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
     const a = this.dc[s + 4];
     const count = ((a & 0x1000000 /* F_CL */) !== 0 ? this.r8[4] : this.dc[s + 6]) & 31;
     if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s);
+      const lin = this.cLin(s, 1, true);
       this.probeWrite(lin, 1);
       const v = this.readU8(lin);
       if (count !== 0) this.writeU8(lin, this.shift(a & 7, v, count, 8));
@@ -565,7 +569,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
     const a = this.dc[s + 4];
     const count = ((a & 0x1000000 /* F_CL */) !== 0 ? this.r8[4] : this.dc[s + 6]) & 31;
     if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s);
+      const lin = this.cLin(s, o32(a) ? 4 : 2, true);
       if (o32(a)) {
         this.probeWrite(lin, 4);
         const v = this.readU32(lin);
@@ -587,7 +591,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private cRmwE8(s: number): number {
     const a = this.dc[s + 4];
     if (!(a & 0x200000 /* F_MEM */)) return this.r8[reg8Index((a >>> 8) & 7)];
-    const lin = this.cLin(s);
+    const lin = this.cLin(s, 1, true);
     this.probeWrite(lin, 1);
     return this.readU8(lin);
   }
@@ -595,7 +599,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private cRmwEV(s: number): number {
     const a = this.dc[s + 4];
     if (!(a & 0x200000 /* F_MEM */)) return o32(a) ? this.r32[(a >>> 8) & 7] : this.r16[((a >>> 8) & 7) * 2];
-    const lin = this.cLin(s);
+    const lin = this.cLin(s, o32(a) ? 4 : 2, true);
     if (o32(a)) { this.probeWrite(lin, 4); return this.readU32(lin); }
     this.probeWrite(lin, 2);
     return this.readU16(lin);

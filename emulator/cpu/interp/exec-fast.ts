@@ -33,38 +33,45 @@ export abstract class FastFormExecutor extends Executor0F {
     return (a & 0x400000 /* F_A16 */) !== 0 ? off & 0xffff : off | 0;
   }
 
-  /** Linear address of the memory operand of the record at word index `s` of `dc`. */
-  protected cLin(s: number): number {
-    const a = this.dc[s + 4];
-    return (this.segBase[(a >>> 18) & 7] + this.cOffset(a, this.dc[s + 5])) | 0;
+  /**
+   * Linear address of the memory operand of the record at word index `s` of `dc`, for an
+   * access of `size` bytes (a write when `write`): the segment is checked first when it
+   * needs it (segment-checks.ts), as the legacy operand accessors do.
+   */
+  protected cLin(s: number, size: number, write: boolean): number {
+    const a = this.dc[s + 4], seg = (a >>> 18) & 7;
+    const off = this.cOffset(a, this.dc[s + 5]);
+    if (((this.segChkMask >> seg) & 1) !== 0) this.checkSeg(seg, off, size, write);
+    return (this.segBase[seg] + off) | 0;
   }
 
   /** MOVZX r32, byte [mem]. */
   protected fLdzx8(s: number): void {
-    this.r32[this.dc[s + 4] & 7] = this.readU8(this.cLin(s));
+    this.r32[this.dc[s + 4] & 7] = this.readU8(this.cLin(s, 1, false));
   }
 
   /** MOVZX r32, word [mem]. */
   protected fLdzx16(s: number): void {
-    this.r32[this.dc[s + 4] & 7] = this.readU16(this.cLin(s));
+    this.r32[this.dc[s + 4] & 7] = this.readU16(this.cLin(s, 2, false));
   }
 
   /** ALU r32, [mem]. */
   protected fAluRM(s: number): void {
     const a = this.dc[s + 4], sub = (a >>> 4) & 15, d = a & 7;
-    const r = this.alu(sub, this.r32[d], this.readU32(this.cLin(s)), MSB32);
+    const r = this.alu(sub, this.r32[d], this.readU32(this.cLin(s, 4, false)), MSB32);
     if (sub !== 7) this.r32[d] = r;
   }
 
   /** ALU [mem], r32. */
   protected fAluMR(s: number): void {
-    const a = this.dc[s + 4];
-    this.aluMem32((a >>> 4) & 15, this.cLin(s), this.r32[a & 7]);
+    const a = this.dc[s + 4], sub = (a >>> 4) & 15;
+    this.aluMem32(sub, this.cLin(s, 4, sub !== 7), this.r32[a & 7]);
   }
 
   /** ALU [mem], imm. */
   protected fAluMI(s: number): void {
-    this.aluMem32((this.dc[s + 4] >>> 4) & 15, this.cLin(s), this.dc[s + 6]);
+    const sub = (this.dc[s + 4] >>> 4) & 15;
+    this.aluMem32(sub, this.cLin(s, 4, sub !== 7), this.dc[s + 6]);
   }
 
   /**

@@ -7,8 +7,8 @@
  * Follows Intel SDM Vol. 2 (instruction pages; Appendix A opcode map, Table A-2) and
  * Vol. 1 §7 (general-purpose instructions). The 0F map lives in exec-0f.ts. LOCK is
  * accepted and ignored (one CPU, instructions are atomic here); its #UD on invalid targets
- * is raised. Leaves out: debug-register breakpoints, segment limit
- * checks on data accesses, #AC.
+ * is raised. Memory operands are checked against their segment (limit, type, #AC) through
+ * segment-checks.ts before the linear access when the segment is not flat.
  */
 import {
   AF, CF, CS, DF, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, EXC_BP, EXC_BR, EXC_DE, EXC_GP, EXC_NM, EXC_OF,
@@ -171,22 +171,78 @@ export abstract class Executor extends SystemCore {
   getRegV(r: number): number { return this.opsize32 ? this.r32[r] : this.r16[r * 2]; }
   setRegV(r: number, v: number): void { if (this.opsize32) this.r32[r] = v; else this.r16[r * 2] = v; }
 
-  readE8(): number { return this.mod === 3 ? this.r8[reg8Index(this.rm)] : this.readU8(this.ea); }
-  writeE8(v: number): void { if (this.mod === 3) this.r8[reg8Index(this.rm)] = v; else this.writeU8(this.ea, v); }
-  readE16(): number { return this.mod === 3 ? this.r16[this.rm * 2] : this.readU16(this.ea); }
-  writeE16(v: number): void { if (this.mod === 3) this.r16[this.rm * 2] = v; else this.writeU16(this.ea, v); }
-  readE32(): number { return this.mod === 3 ? this.r32[this.rm] : this.readU32(this.ea); }
-  writeE32(v: number): void { if (this.mod === 3) this.r32[this.rm] = v; else this.writeU32(this.ea, v); }
+  readE8(): number {
+    if (this.mod === 3) return this.r8[reg8Index(this.rm)];
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 1, false);
+    return this.readU8(this.ea);
+  }
+  writeE8(v: number): void {
+    if (this.mod === 3) { this.r8[reg8Index(this.rm)] = v; return; }
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 1, true);
+    this.writeU8(this.ea, v);
+  }
+  readE16(): number {
+    if (this.mod === 3) return this.r16[this.rm * 2];
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 2, false);
+    return this.readU16(this.ea);
+  }
+  writeE16(v: number): void {
+    if (this.mod === 3) { this.r16[this.rm * 2] = v; return; }
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 2, true);
+    this.writeU16(this.ea, v);
+  }
+  readE32(): number {
+    if (this.mod === 3) return this.r32[this.rm];
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 4, false);
+    return this.readU32(this.ea);
+  }
+  writeE32(v: number): void {
+    if (this.mod === 3) { this.r32[this.rm] = v; return; }
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 4, true);
+    this.writeU32(this.ea, v);
+  }
   readEV(): number { return this.opsize32 ? this.readE32() : this.readE16(); }
   /** Read for read-modify-write: checks writability first so flags are never changed by a faulting write. */
-  rmwE8(): number { if (this.mod === 3) return this.r8[reg8Index(this.rm)]; this.probeWrite(this.ea, 1); return this.readU8(this.ea); }
-  rmwE16(): number { if (this.mod === 3) return this.r16[this.rm * 2]; this.probeWrite(this.ea, 2); return this.readU16(this.ea); }
-  rmwE32(): number { if (this.mod === 3) return this.r32[this.rm]; this.probeWrite(this.ea, 4); return this.readU32(this.ea); }
+  rmwE8(): number {
+    if (this.mod === 3) return this.r8[reg8Index(this.rm)];
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 1, true);
+    this.probeWrite(this.ea, 1);
+    return this.readU8(this.ea);
+  }
+  rmwE16(): number {
+    if (this.mod === 3) return this.r16[this.rm * 2];
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 2, true);
+    this.probeWrite(this.ea, 2);
+    return this.readU16(this.ea);
+  }
+  rmwE32(): number {
+    if (this.mod === 3) return this.r32[this.rm];
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff, 4, true);
+    this.probeWrite(this.ea, 4);
+    return this.readU32(this.ea);
+  }
   rmwEV(): number { return this.opsize32 ? this.rmwE32() : this.rmwE16(); }
   writeEV(v: number): void { if (this.opsize32) this.writeE32(v); else this.writeE16(v); }
-  /** Linear address of `seg`:`off` honouring an override. */
+  /**
+   * Segment checks (segment-checks.ts) for an access of `size` bytes at `disp` bytes past
+   * the decoded memory operand, for the instructions that address it through `ea` directly.
+   */
+  chkEa(size: number, write: boolean, disp = 0): void {
+    if (((this.segChkMask >> this.eaSeg) & 1) !== 0) this.checkSeg(this.eaSeg, this.eaOff + disp, size, write);
+  }
+  /** Segment checks of an m16:16 / m16:32 far pointer operand (offset, then selector). */
+  chkFarPointer(): void {
+    const n = this.opsize32 ? 4 : 2;
+    this.chkEa(n, false);
+    this.chkEa(2, false, n);
+  }
+  /** Linear address of `seg`:`off` honouring an override (no segment checks; see `dataLin`). */
   segAddr(defSeg: number, off: number): number {
     return (this.segBase[this.segOverride >= 0 ? this.segOverride : defSeg] + off) | 0;
+  }
+  /** Linear address of `seg`:`off` honouring an override, for a checked access of `size` bytes. */
+  dataLin(defSeg: number, off: number, size: number, write: boolean): number {
+    return this.segLin(this.segOverride >= 0 ? this.segOverride : defSeg, off, size, write);
   }
 
   pushV(v: number): void { if (this.opsize32) this.push32(v); else this.push16(v); }
@@ -562,7 +618,7 @@ export abstract class Executor extends SystemCore {
         this.decodeModrm();
         if (this.reg > 5) this.undefinedOpcode(op);
         const v = this.segSel[this.reg];
-        if (this.mod === 3) this.setRegV(this.rm, v); else this.writeU16(this.ea, v);
+        if (this.mod === 3) this.setRegV(this.rm, v); else { this.chkEa(2, true); this.writeU16(this.ea, v); }
         return;
       }
       case 0x8d: this.lea(); return;
@@ -620,15 +676,15 @@ export abstract class Executor extends SystemCore {
       }
       case 0x9e: this.setArith(CF | PF | AF | ZF | SF, this.r8[1]); return;
       case 0x9f: this.r8[1] = (this.getFlags() & 0xd7) | 2; return;
-      case 0xa0: this.r8[0] = this.readU8(this.segAddr(DS, this.moffs())); return;
+      case 0xa0: this.r8[0] = this.readU8(this.dataLin(DS, this.moffs(), 1, false)); return;
       case 0xa1: {
-        const a = this.segAddr(DS, this.moffs());
+        const a = this.dataLin(DS, this.moffs(), this.opsize32 ? 4 : 2, false);
         if (this.opsize32) this.r32[EAX] = this.readU32(a); else this.r16[0] = this.readU16(a);
         return;
       }
-      case 0xa2: this.writeU8(this.segAddr(DS, this.moffs()), this.r8[0]); return;
+      case 0xa2: this.writeU8(this.dataLin(DS, this.moffs(), 1, true), this.r8[0]); return;
       case 0xa3: {
-        const a = this.segAddr(DS, this.moffs());
+        const a = this.dataLin(DS, this.moffs(), this.opsize32 ? 4 : 2, true);
         if (this.opsize32) this.writeU32(a, this.r32[EAX]); else this.writeU16(a, this.r16[0]);
         return;
       }
@@ -689,7 +745,7 @@ export abstract class Executor extends SystemCore {
       case 0xd6: this.r8[0] = this.getCF() ? 0xff : 0; return; // SALC
       case 0xd7: {
         const off = this.addrsize32 ? (this.r32[EBX] + this.r8[0]) | 0 : (this.r16[EBX * 2] + this.r8[0]) & 0xffff;
-        this.r8[0] = this.readU8(this.segAddr(DS, off));
+        this.r8[0] = this.readU8(this.dataLin(DS, off, 1, false));
         return;
       }
       case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf:
@@ -796,6 +852,7 @@ export abstract class Executor extends SystemCore {
   private loadFarPointer(seg: number): void {
     this.decodeModrm();
     if (this.mod === 3) this.undefinedOpcode(0xc4);
+    this.chkFarPointer();
     const off = this.opsize32 ? this.readU32(this.ea) : this.readU16(this.ea);
     const sel = this.readU16((this.ea + (this.opsize32 ? 4 : 2)) | 0);
     this.loadSeg(seg, sel);
@@ -1017,6 +1074,7 @@ export abstract class Executor extends SystemCore {
       case 2: { const t = this.readEV(); this.pushV(this.eip); this.jumpTo(t); return; }
       case 3: {
         if (this.mod === 3) this.undefinedOpcode(0xff);
+        this.chkFarPointer();
         const off = this.opsize32 ? this.readU32(this.ea) : this.readU16(this.ea);
         const sel = this.readU16((this.ea + (this.opsize32 ? 4 : 2)) | 0);
         this.farCall(sel, off, this.opsize32);
@@ -1025,6 +1083,7 @@ export abstract class Executor extends SystemCore {
       case 4: this.jumpTo(this.readEV()); return;
       case 5: {
         if (this.mod === 3) this.undefinedOpcode(0xff);
+        this.chkFarPointer();
         const off = this.opsize32 ? this.readU32(this.ea) : this.readU16(this.ea);
         const sel = this.readU16((this.ea + (this.opsize32 ? 4 : 2)) | 0);
         this.farJump(sel, off, this.opsize32);
@@ -1058,10 +1117,12 @@ export abstract class Executor extends SystemCore {
     if (this.mod === 3) this.undefinedOpcode(0x62);
     if (this.opsize32) {
       const idx = this.r32[this.reg];
+      this.chkEa(4, false); this.chkEa(4, false, 4);
       const lo = this.readU32(this.ea), hi = this.readU32((this.ea + 4) | 0);
       if (idx < lo || idx > hi) this.raise(EXC_BR);
     } else {
       const idx = (this.r16[this.reg * 2] << 16) >> 16;
+      this.chkEa(2, false); this.chkEa(2, false, 2);
       const lo = (this.readU16(this.ea) << 16) >> 16, hi = (this.readU16((this.ea + 2) | 0) << 16) >> 16;
       if (idx < lo || idx > hi) this.raise(EXC_BR);
     }
@@ -1091,7 +1152,8 @@ export abstract class Executor extends SystemCore {
       let tbp = bp;
       for (let i = 1; i < level; i++) {
         tbp = this.ss32 ? tbp - osz : (tbp & ~0xffff) | ((tbp - osz) & 0xffff);
-        const v = this.opsize32 ? this.readU32((this.segBase[SS] + (tbp & this.spMask)) | 0) : this.readU16((this.segBase[SS] + (tbp & this.spMask)) | 0);
+        const lin = this.segLin(SS, tbp & this.spMask, osz, false);
+        const v = this.opsize32 ? this.readU32(lin) : this.readU16(lin);
         this.pushV(v);
       }
       this.pushV(frame);
@@ -1099,7 +1161,7 @@ export abstract class Executor extends SystemCore {
     if (this.opsize32) this.r32[EBP] = frame; else this.r16[EBP * 2] = frame;
     this.adjustSp(-size);
     // Touch the lowest byte of the new frame (ENTER faults if it is not writable).
-    this.probeWrite((this.segBase[SS] + (this.r32[ESP] & this.spMask)) | 0, 1);
+    this.probeWrite(this.segLin(SS, this.r32[ESP] & this.spMask, 1, true), 1);
   }
 
   // ---- BCD (SDM DAA/DAS/AAA/AAS; undefined flags as QEMU: OF from the lazy result, AAA/AAS clear SZP-undefined per Intel) ----
@@ -1177,8 +1239,8 @@ export abstract class Executor extends SystemCore {
     const d = this.flags & DF ? -size : size;
     const srcSeg = this.segOverride >= 0 ? this.segOverride : DS;
     if (this.repPrefix === 0) {
-      const v = this.readSized((this.segBase[srcSeg] + this.getSI()) | 0, size);
-      this.writeSizedLin((this.segBase[ES] + this.getDI()) | 0, size, v);
+      const v = this.readSized(this.segLin(srcSeg, this.getSI(), size, false), size);
+      this.writeSizedLin(this.segLin(ES, this.getDI(), size, true), size, v);
       this.addSI(d); this.addDI(d);
       return;
     }
@@ -1193,7 +1255,11 @@ export abstract class Executor extends SystemCore {
         if (!this.addrsize32) {
           max = Math.min(max, elementsBeforeWrap16(this.getSI(), size, down), elementsBeforeWrap16(this.getDI(), size, down));
         }
-        const k = bulkMovs(this, src, dst, size, max, down);
+        // Within the segment limits (0 when a segment fault may come: element by element then).
+        if ((this.segChkMask & ((1 << srcSeg) | 1)) !== 0) {
+          max = Math.min(max, this.segElements(srcSeg, this.getSI(), size, down, false), this.segElements(ES, this.getDI(), size, down, true));
+        }
+        const k = max > 0 ? bulkMovs(this, src, dst, size, max, down) : 0;
         if (k > 0) {
           this.addSI(d * k); this.addDI(d * k);
           c = (c - k) >>> 0;
@@ -1202,7 +1268,9 @@ export abstract class Executor extends SystemCore {
           continue;
         }
       }
+      if (((this.segChkMask >> srcSeg) & 1) !== 0) this.checkSeg(srcSeg, this.getSI(), size, false);
       const v = this.readSized(src, size);
+      if ((this.segChkMask & 1) !== 0) this.checkSeg(ES, this.getDI(), size, true);
       this.writeSizedLin(dst, size, v);
       this.addSI(d); this.addDI(d);
       c = (c - 1) >>> 0;
@@ -1214,7 +1282,7 @@ export abstract class Executor extends SystemCore {
     const d = this.flags & DF ? -size : size;
     const v = size === 1 ? this.r8[0] : size === 2 ? this.r16[0] : this.r32[EAX];
     if (this.repPrefix === 0) {
-      this.writeSizedLin((this.segBase[ES] + this.getDI()) | 0, size, v);
+      this.writeSizedLin(this.segLin(ES, this.getDI(), size, true), size, v);
       this.addDI(d);
       return;
     }
@@ -1226,7 +1294,8 @@ export abstract class Executor extends SystemCore {
         const down = d < 0;
         let max = Math.min(c, REP_CHUNK - n);
         if (!this.addrsize32) max = Math.min(max, elementsBeforeWrap16(this.getDI(), size, down));
-        const k = bulkStos(this, dst, size, v, max, down);
+        if ((this.segChkMask & 1) !== 0) max = Math.min(max, this.segElements(ES, this.getDI(), size, down, true));
+        const k = max > 0 ? bulkStos(this, dst, size, v, max, down) : 0;
         if (k > 0) {
           this.addDI(d * k);
           c = (c - k) >>> 0;
@@ -1235,6 +1304,7 @@ export abstract class Executor extends SystemCore {
           continue;
         }
       }
+      if ((this.segChkMask & 1) !== 0) this.checkSeg(ES, this.getDI(), size, true);
       this.writeSizedLin(dst, size, v);
       this.addDI(d);
       c = (c - 1) >>> 0;
@@ -1248,7 +1318,7 @@ export abstract class Executor extends SystemCore {
     let c = this.repPrefix === 0 ? 1 : this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK) { this.repAgain(); return; }
-      const v = this.readSized((this.segBase[seg] + this.getSI()) | 0, size);
+      const v = this.readSized(this.segLin(seg, this.getSI(), size, false), size);
       if (size === 1) this.r8[0] = v; else if (size === 2) this.r16[0] = v; else this.r32[EAX] = v;
       this.addSI(d);
       c = (c - 1) >>> 0;
@@ -1264,8 +1334,8 @@ export abstract class Executor extends SystemCore {
     let c = rep === 0 ? 1 : this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK || (n > 0 && this.attention)) { this.repAgain(); return; }
-      const a = this.readSized((this.segBase[seg] + this.getSI()) | 0, size);
-      const b = this.readSized((this.segBase[ES] + this.getDI()) | 0, size);
+      const a = this.readSized(this.segLin(seg, this.getSI(), size, false), size);
+      const b = this.readSized(this.segLin(ES, this.getDI(), size, false), size);
       this.alu(7, a, b, msb);
       this.addSI(d); this.addDI(d);
       if (rep === 0) return;
@@ -1284,7 +1354,7 @@ export abstract class Executor extends SystemCore {
     let c = rep === 0 ? 1 : this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK || (n > 0 && this.attention)) { this.repAgain(); return; }
-      const b = this.readSized((this.segBase[ES] + this.getDI()) | 0, size);
+      const b = this.readSized(this.segLin(ES, this.getDI(), size, false), size);
       this.alu(7, a, b, msb);
       this.addDI(d);
       if (rep === 0) return;
@@ -1302,7 +1372,7 @@ export abstract class Executor extends SystemCore {
     let c = this.repPrefix === 0 ? 1 : this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK) { this.repAgain(); return; }
-      const lin = (this.segBase[ES] + this.getDI()) | 0;
+      const lin = this.segLin(ES, this.getDI(), size, true);
       this.probeWrite(lin, size);
       this.attention = true;
       const v = this.ops.pioRead(port, size);
@@ -1321,7 +1391,7 @@ export abstract class Executor extends SystemCore {
     let c = this.repPrefix === 0 ? 1 : this.getCount();
     for (let n = 0; c !== 0; n++) {
       if (n >= REP_CHUNK) { this.repAgain(); return; }
-      const v = this.readSized((this.segBase[seg] + this.getSI()) | 0, size);
+      const v = this.readSized(this.segLin(seg, this.getSI(), size, false), size);
       this.attention = true;
       this.ops.pioWrite(port, size, size === 4 ? v >>> 0 : v);
       this.addSI(d);

@@ -8,7 +8,8 @@
  * straight to `GuestMemory.u8`; everything else (MMIO, ROM writes, >= 4 GiB) goes through
  * `VmOps.mmioRead/mmioWrite`. Leaves out: PSE-36, PCID, SMEP/SMAP, protection keys, the
  * PDPTE register cache (PDPTEs are read on every walk), caching attributes (PAT/MTRR have
- * no effect), segment limit checks on ordinary data accesses.
+ * no effect). Segment checks on data accesses live one layer up (segment-checks.ts): the
+functions here take linear addresses.
  *
  * Every store into RAM (fast path and physical path) checks `codePage` of the backing page
  * and bumps its generation in `codeWatch` when decoded instructions are cached from it

@@ -74,7 +74,9 @@ describe('REP MOVS / STOS bulk paths', () => {
               down ? STD : CLD, ...repOp(kind, size, true), HLT]);
             b.cpu.stringBulk = bulk;
             for (let i = 0; i < 0x20000; i++) b.mem.u8[0x10000 + i] = (i * 29 + 3) & 0xff;
-            b.cpu.setRegs({ esi: down ? 0x0006 : 0xfff9, edi: down ? 0x0003 : 0xfffa, ecx: 0x30 });
+            // Offsets are multiples of 4: an element straddling offset 0xFFFF would exceed the
+            // 64 KiB real-mode limit (#GP, segment-checks.ts) instead of wrapping.
+            b.cpu.setRegs({ esi: down ? 0x0008 : 0xfff8, edi: down ? 0x0004 : 0xfffc, ecx: 0x30 });
             expect(b.cpu.run(100_000)).toBe(CpuExit.Halt);
             return { regs: b.cpu.getRegs(), mem: Buffer.from(b.mem.u8.subarray(0x10000, 0x30000)) };
           };

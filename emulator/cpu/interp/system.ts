@@ -9,14 +9,14 @@
  * ch. 6 (interrupts: 6.12 handler procedures and tasks, 6.13 error codes), ch. 7 (task
  * management), ch. 20 (v86 mode), Vol. 1 §18.5 (I/O permission bitmap), Vol. 2 pseudo-code
  * of CALL, JMP, RET, IRET, INT n, LAR/LSL. Leaves out: 16-bit TSS task switches (#TS),
- * VME/PVI virtual interrupt flags, debug-register breakpoints, segment limit checks on
- * ordinary data accesses, the alignment check (#AC).
+ * VME/PVI virtual interrupt flags, debug-register breakpoints. Stack accesses are checked
+ * against SS (segment-checks.ts) except the pushes onto a new inner stack.
  */
 import {
   AC, CR0_PE, CR0_PG, CR0_TS, CS, DS, ES, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FS, GS, IF, IOPL, LDTR, NT, RF, SS,
   TF, TR, VM, ESP,
 } from './state.js';
-import { MemoryCore } from './memory.js';
+import { SegmentCheckCore } from './segment-checks.js';
 
 /** Kind of control transfer that started a task switch. */
 export const SWITCH_JMP = 0, SWITCH_CALL = 1, SWITCH_IRET = 2, SWITCH_INT = 3;
@@ -25,13 +25,10 @@ export const SWITCH_JMP = 0, SWITCH_CALL = 1, SWITCH_IRET = 2, SWITCH_INT = 3;
 const ATTR_P = 0x80, ATTR_S = 0x10, ATTR_D = 0x4000;
 
 /** Protection/segmentation/interrupt logic. */
-export class SystemCore extends MemoryCore {
+export class SystemCore extends SegmentCheckCore {
   /** Descriptor scratch (set by readDescriptor). */
   descLo = 0;
   descHi = 0;
-  /** True once real/v86/protected mode switches happened (cached from CR0/EFLAGS). */
-  pe = false;
-  vm86 = false;
   /** Whether an exception currently delivered is from an external source (EXT bit of error codes). */
   protected extInt = 0;
 
@@ -40,6 +37,7 @@ export class SystemCore extends MemoryCore {
   /** Pushes 16 bits on SS:SP. */
   push16(v: number): void {
     const sp = (this.r32[ESP] - 2) & this.spMask;
+    if ((this.segChkMask & 4) !== 0) this.checkSeg(SS, sp, 2, true);
     this.writeU16((this.segBase[SS] + sp) | 0, v);
     if (this.ss32) this.r32[ESP] = sp; else this.r16[ESP * 2] = sp;
   }
@@ -47,6 +45,7 @@ export class SystemCore extends MemoryCore {
   /** Pushes 32 bits on SS:SP. */
   push32(v: number): void {
     const sp = (this.r32[ESP] - 4) & this.spMask;
+    if ((this.segChkMask & 4) !== 0) this.checkSeg(SS, sp, 4, true);
     this.writeU32((this.segBase[SS] + sp) | 0, v);
     if (this.ss32) this.r32[ESP] = sp; else this.r16[ESP * 2] = sp;
   }
@@ -54,6 +53,7 @@ export class SystemCore extends MemoryCore {
   /** Pops 16 bits. */
   pop16(): number {
     const sp = this.r32[ESP] & this.spMask;
+    if ((this.segChkMask & 4) !== 0) this.checkSeg(SS, sp, 2, false);
     const v = this.readU16((this.segBase[SS] + sp) | 0);
     if (this.ss32) this.r32[ESP] = sp + 2; else this.r16[ESP * 2] = sp + 2;
     return v;
@@ -62,6 +62,7 @@ export class SystemCore extends MemoryCore {
   /** Pops 32 bits. */
   pop32(): number {
     const sp = this.r32[ESP] & this.spMask;
+    if ((this.segChkMask & 4) !== 0) this.checkSeg(SS, sp, 4, false);
     const v = this.readU32((this.segBase[SS] + sp) | 0);
     if (this.ss32) this.r32[ESP] = sp + 4; else this.r16[ESP * 2] = sp + 4;
     return v;
@@ -69,7 +70,7 @@ export class SystemCore extends MemoryCore {
 
   /** Reads the stack at SP + `offset` without popping. */
   peekStack(offset: number, size: number): number {
-    const lin = (this.segBase[SS] + ((this.r32[ESP] + offset) & this.spMask)) | 0;
+    const lin = this.segLin(SS, (this.r32[ESP] + offset) & this.spMask, size, false);
     return size === 4 ? this.readU32(lin) : this.readU16(lin);
   }
 
@@ -86,6 +87,7 @@ export class SystemCore extends MemoryCore {
     this.flags = ((cur & ~mask) | (v & mask) | 2) & ~0xffc08028;
     this.flags |= 2;
     this.flagsDirty = 0;
+    this.updateAlignCheck();
   }
 
   /** The EFLAGS bits POPF may change at the current privilege level (SDM POPF). */
@@ -137,6 +139,7 @@ export class SystemCore extends MemoryCore {
     this.segAttr[seg] = (hi >>> 8) & 0xf0ff;
     if (seg === SS) this.updateStackSize();
     else if (seg === CS) this.cs32 = (this.segAttr[CS] & ATTR_D) !== 0;
+    if (seg < 6) this.refreshSegCheck(seg);
   }
 
   /** Recomputes the SS.B-derived stack pointer mask. */
@@ -158,6 +161,7 @@ export class SystemCore extends MemoryCore {
     }
     if (seg === SS) this.updateStackSize();
     else if (seg === CS) this.cs32 = (this.segAttr[CS] & ATTR_D) !== 0;
+    this.refreshSegCheck(seg);
   }
 
   /** MOV/POP/LxS to a data or stack segment register (SDM MOV, "Operation" for protected mode). */
@@ -168,6 +172,7 @@ export class SystemCore extends MemoryCore {
     if ((sel & 0xfffc) === 0) {
       if (seg === SS) this.raise(EXC_GP, 0);
       this.segSel[seg] = sel; this.segBase[seg] = 0; this.segLimit[seg] = 0; this.segAttr[seg] = 0;
+      this.refreshSegCheck(seg);
       return;
     }
     if (!this.readDescriptor(sel)) this.raise(EXC_GP, sel & 0xfffc);
@@ -197,6 +202,7 @@ export class SystemCore extends MemoryCore {
   setCpl(cpl: number): void {
     this.cpl = cpl;
     this.updateAccessMasks();
+    this.updateAlignCheck();
   }
 
   /** Checks a code-segment descriptor for a far transfer; raises #GP/#NP. */
@@ -320,6 +326,7 @@ export class SystemCore extends MemoryCore {
       if (this.vm86) {
         for (const s of [ES, DS, FS, GS]) { this.segSel[s] = 0; this.segBase[s] = 0; this.segLimit[s] = 0; this.segAttr[s] = 0; }
         this.vm86 = false;
+        this.refreshSegChecks();
       }
       this.setCS(sel, clo, chi, dpl);
       this.loadCache(SS, (newSs & 0xfffc) | dpl, slo, shi);
@@ -539,6 +546,7 @@ export class SystemCore extends MemoryCore {
         this.segSel[s] = 0; this.segAttr[s] = 0; this.segBase[s] = 0; this.segLimit[s] = 0;
       }
     }
+    this.refreshSegChecks();
   }
 
   /** IRET / IRETD. */
@@ -709,6 +717,8 @@ export class SystemCore extends MemoryCore {
       }
     }
     this.pe = (this.cr0 & CR0_PE) !== 0;
+    this.refreshSegChecks();
+    this.updateAlignCheck();
     this.attention = true; // EFLAGS (IF/TF) changed wholesale
   }
 
