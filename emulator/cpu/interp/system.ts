@@ -2,14 +2,15 @@
  * System layer of the interpreter: segment loading with descriptor checks, stack
  * helpers, interrupt/exception delivery (real mode IVT, protected-mode interrupt/trap/task
  * gates with stack switch through the TSS, v86), far CALL/JMP/RET through call gates, IRET
- * (same level, outer level, to v86, nested task return), hardware task switching with a
- * 32-bit TSS, and the I/O permission check.
+ * (same level, outer level, to v86, nested task return), hardware task switching with
+ * 32-bit and 16-bit TSSes (also as the source of the inner stack), and the I/O permission
+ * check.
  *
  * Follows Intel SDM Vol. 3A ch. 3 (segmentation), ch. 5 (protection: 5.8 call gates),
  * ch. 6 (interrupts: 6.12 handler procedures and tasks, 6.13 error codes), ch. 7 (task
  * management), ch. 20 (v86 mode), Vol. 1 §18.5 (I/O permission bitmap), Vol. 2 pseudo-code
- * of CALL, JMP, RET, IRET, INT n, LAR/LSL. Leaves out: 16-bit TSS task switches (#TS),
- * VME/PVI virtual interrupt flags, debug-register breakpoints. Stack accesses are checked
+ * of CALL, JMP, RET, IRET, INT n, LAR/LSL. Leaves out: VME/PVI virtual interrupt flags, debug-register
+ * breakpoints. Stack accesses are checked
  * against SS (segment-checks.ts) except the pushes onto a new inner stack.
  */
 import {
@@ -283,7 +284,8 @@ export class SystemCore extends SegmentCheckCore {
       if (!this.readDescriptor(tss) || (tss & 4)) this.raise(EXC_GP, (tss & 0xfffc) + ext);
       this.taskSwitch(tss, this.descLo, this.descHi, SWITCH_INT);
       if (errorCode >= 0) {
-        if (this.cs32) this.push32(errorCode); else this.push16(errorCode);
+        // The error code is pushed at the new task's TSS size (QEMU does the same).
+        if (this.segAttr[TR] & 8) this.push32(errorCode); else this.push16(errorCode);
       }
       return;
     }
@@ -635,33 +637,57 @@ export class SystemCore extends SegmentCheckCore {
 
   // ------------------------------------------------------------------ task switch
 
-  /** Hardware task switch to the TSS `sel` (descriptor lo/hi), SDM Vol. 3A §7.3. */
+  /**
+   * Hardware task switch to the TSS `sel` (descriptor lo/hi), SDM Vol. 3A §7.3, with
+   * 32-bit TSSes (types 9/B, §7.2.1) and 16-bit TSSes (types 1/3, §7.6: IP, FLAGS, the
+   * 16-bit registers, ES/CS/SS/DS and the LDT selector at 0x0E-0x2A, no CR3). The old and
+   * the new task may be of either size. As QEMU does, a switch to a 16-bit task keeps the upper
+   * halves of EIP, the general registers and EFLAGS, loads FS and GS with null selectors
+   * and keeps CR3.
+   */
   taskSwitch(sel: number, lo: number, hi: number, reason: number): void {
     const type = (hi >> 8) & 0x1f;
-    if (reason === SWITCH_IRET) { if (type !== 0xb) this.raise(EXC_TS, sel & 0xfffc); }
-    else if (type !== 9) this.raise(EXC_GP, sel & 0xfffc);
+    if (reason === SWITCH_IRET) { if (type !== 0xb && type !== 3) this.raise(EXC_TS, sel & 0xfffc); }
+    else if (type !== 9 && type !== 1) this.raise(EXC_GP, sel & 0xfffc);
     if (!(hi & 0x8000)) this.raise(EXC_NP, sel & 0xfffc);
+    const new32 = (type & 8) !== 0;
     const nbase = (lo >>> 16) | ((hi & 0xff) << 16) | (hi & 0xff000000);
     let nlimit = (lo & 0xffff) | (hi & 0xf0000);
     if (hi & 0x800000) nlimit = (nlimit << 12) | 0xfff;
-    if ((nlimit >>> 0) < 0x67) this.raise(EXC_TS, sel & 0xfffc);
+    if ((nlimit >>> 0) < (new32 ? 0x67 : 0x2b)) this.raise(EXC_TS, sel & 0xfffc);
     // Read the new task's state first (faults here leave the old task intact).
-    const ncr3 = this.sysRead32(nbase + 0x1c);
-    const neip = this.sysRead32(nbase + 0x20);
-    let nflags = this.sysRead32(nbase + 0x24);
     const nregs = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let i = 0; i < 8; i++) nregs[i] = this.sysRead32(nbase + 0x28 + i * 4);
     const nsegs = [0, 0, 0, 0, 0, 0];
-    for (let i = 0; i < 6; i++) nsegs[i] = this.sysRead16(nbase + 0x48 + i * 4);
-    const nldt = this.sysRead16(nbase + 0x60);
+    let ncr3 = 0, neip: number, nflags: number, nldt: number;
+    if (new32) {
+      ncr3 = this.sysRead32(nbase + 0x1c);
+      neip = this.sysRead32(nbase + 0x20);
+      nflags = this.sysRead32(nbase + 0x24);
+      for (let i = 0; i < 8; i++) nregs[i] = this.sysRead32(nbase + 0x28 + i * 4);
+      for (let i = 0; i < 6; i++) nsegs[i] = this.sysRead16(nbase + 0x48 + i * 4);
+      nldt = this.sysRead16(nbase + 0x60);
+    } else {
+      neip = (this.eip & ~0xffff) | this.sysRead16(nbase + 0x0e);
+      nflags = (this.getFlags() & ~0xffff) | this.sysRead16(nbase + 0x10);
+      for (let i = 0; i < 8; i++) nregs[i] = (this.r32[i] & ~0xffff) | this.sysRead16(nbase + 0x12 + i * 2);
+      for (let i = 0; i < 4; i++) nsegs[i] = this.sysRead16(nbase + 0x22 + i * 2); // ES CS SS DS
+      nldt = this.sysRead16(nbase + 0x2a);
+    }
     // Save the old task.
     const obase = this.segBase[TR];
     let oflags = this.getFlags();
     if (reason === SWITCH_IRET) oflags &= ~NT;
-    this.sysWrite32(obase + 0x20, this.eip);
-    this.sysWrite32(obase + 0x24, oflags);
-    for (let i = 0; i < 8; i++) this.sysWrite32(obase + 0x28 + i * 4, this.r32[i]);
-    for (let i = 0; i < 6; i++) this.sysWrite16(obase + 0x48 + i * 4, this.segSel[i]);
+    if ((this.segAttr[TR] & 8) !== 0) {
+      this.sysWrite32(obase + 0x20, this.eip);
+      this.sysWrite32(obase + 0x24, oflags);
+      for (let i = 0; i < 8; i++) this.sysWrite32(obase + 0x28 + i * 4, this.r32[i]);
+      for (let i = 0; i < 6; i++) this.sysWrite16(obase + 0x48 + i * 4, this.segSel[i]);
+    } else {
+      this.sysWrite16(obase + 0x0e, this.eip);
+      this.sysWrite16(obase + 0x10, oflags);
+      for (let i = 0; i < 8; i++) this.sysWrite16(obase + 0x12 + i * 2, this.r32[i]);
+      for (let i = 0; i < 4; i++) this.sysWrite16(obase + 0x22 + i * 2, this.segSel[i]);
+    }
     const oldSel = this.segSel[TR];
     if (reason === SWITCH_JMP || reason === SWITCH_IRET) {
       // Clear the busy bit of the old task.
@@ -683,7 +709,7 @@ export class SystemCore extends SegmentCheckCore {
     this.segLimit[TR] = nlimit;
     this.segAttr[TR] = ((hi >>> 8) & 0xf0ff) | 0x2;
     this.cr0 |= CR0_TS;
-    if (this.cr0 & CR0_PG) { this.cr3 = ncr3; this.flushTlb(true); }
+    if (new32 && (this.cr0 & CR0_PG)) { this.cr3 = ncr3; this.flushTlb(true); }
     this.eip = neip;
     for (let i = 0; i < 8; i++) this.r32[i] = nregs[i];
     this.flags = (nflags & 0x3f7fd7) | 2;
