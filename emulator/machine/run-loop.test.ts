@@ -208,6 +208,70 @@ describe('RunLoop stolen time (real-time mode)', () => {
     expect(ticks.length).toBeGreaterThanOrEqual(40);
   });
 
+  it('keeps time flowing through a chunk slower than one step (no freeze at the cap)', async () => {
+    // A chunk of slow port I/O: 30 reads of the clock, 1 ms of host time apart (30 ms in all).
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming();
+    const reads: number[] = [];
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing, { deterministic: false, chunkInstructions: 1000 });
+    cpu.onRun = () => {
+      for (let i = 0; i < 30; i++) { timing.t += 1; reads.push(clock.nowNs()); }
+      loop.stop({ kind: 'requested', detail: 'test' });
+      return CpuExit.Yield;
+    };
+    await loop.run();
+    const steps = reads.slice(1).map((v, i) => v - reads[i]!);
+    for (const d of steps) expect(d).toBeCloseTo(1_000_000, 0);
+  });
+
+  it('hides the host turns between slices: a polling loop sees even steps across slice boundaries', async () => {
+    // Linux's pit_calibrate_tsc: fails when the largest read-to-read step exceeds 10x the smallest.
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming(); // every yield to the host costs 1 ms
+    const reads: number[] = [];
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing, { deterministic: false, chunkInstructions: 1000 });
+    cpu.onRun = (c) => {
+      for (let i = 0; i < 10; i++) { timing.t += 0.05; reads.push(clock.nowNs()); }
+      c.instructionsRetired += 1000;
+      if (reads.length >= 1000) loop.stop({ kind: 'requested', detail: 'test' });
+      return CpuExit.Yield;
+    };
+    await loop.run();
+    const steps = reads.slice(1).map((v, i) => v - reads[i]!);
+    expect(Math.min(...steps)).toBeGreaterThan(0);
+    expect(Math.max(...steps)).toBeLessThanOrEqual(10 * Math.min(...steps));
+    // 1000 reads of 0.05 ms: 50 ms of guest time although the host also spent ~6 ms in yields.
+    expect(reads.at(-1)! - reads[0]!).toBeCloseTo(49.95e6, -3);
+    expect(timing.t).toBeGreaterThanOrEqual(54);
+  });
+
+  it('gives the time left out back while the guest is halted', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming();
+    let wokeAtHost = -1;
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing, { deterministic: false, chunkInstructions: 1000 });
+    let chunks = 0;
+    cpu.onRun = (c) => {
+      if (c.halted) return undefined;
+      if (wokeAtHost >= 0) { loop.stop({ kind: 'requested', detail: 'test' }); return CpuExit.Yield; }
+      // 20 busy slices of 8 ms, each followed by a 1 ms host turn (20 ms left out), then HLT.
+      timing.t += 8;
+      if (++chunks === 20) {
+        c.halted = true;
+        clock.at(clock.nowNs() + 30_000_000, () => { wokeAtHost = timing.t; c.halted = false; });
+        return CpuExit.Halt;
+      }
+      return CpuExit.Yield;
+    };
+    await loop.run();
+    // The 30 ms wait is shortened by the 19 ms the guest fell behind.
+    expect(wokeAtHost).toBeGreaterThan(0);
+    expect(wokeAtHost - (20 * 8 + 19)).toBeLessThan(30 - 15);
+  });
+
   it('still lets time jump to the next deadline while the CPU is halted', async () => {
     const cpu = new ScriptedCpu();
     const clock = new VirtualClock();

@@ -4,14 +4,22 @@
  * host thread keeps answering messages and completing I/O between slices.
  *
  * Virtual time:
- * - real-time mode: virtual time follows host time while running (pauses excluded);
- *   a halted CPU sleeps until the next timer deadline or an external wake-up. While the
- *   CPU runs, virtual time moves at most `maxRunningStepMs` between two clock advances:
- *   a longer gap (the host descheduled the thread, a long event-loop turn) is stolen time
- *   the guest never sees, as a paused VM would not. Otherwise periodic timers coalesce:
- *   eleven 4 ms ticks in a 45 ms stall reach the guest as one interrupt, and Linux's
- *   boot-time check that the timer ticks through the IO-APIC (check_timer, which wants
- *   more than 4 jiffies in 40) fails on a loaded host.
+ * - real-time mode: virtual time follows host time while the guest executes; a halted
+ *   CPU sleeps until the next timer deadline or an external wake-up. Host time the guest
+ *   cannot have spent is left out, so the guest sees time flow smoothly:
+ *   - the host's turns between slices (the event loop answering messages and completing
+ *     I/O) are dropped, so two reads of the TSC or the PIT a few instructions apart never
+ *     straddle a jump. Linux calibrates its TSC against the PIT in a 10 ms polling loop
+ *     and gives up when one read-to-read step is ten times the shortest (tsc.c,
+ *     pit_calibrate_tsc); with jumps at slice boundaries it marked the TSC unstable or
+ *     measured a 3.8 MHz processor, at random.
+ *   - a stall inside guest execution (the host descheduled the thread, a garbage
+ *     collection) advances virtual time by at most `maxRunningStepMs`. Otherwise periodic
+ *     timers coalesce: eleven 4 ms ticks in a 45 ms stall reach the guest as one
+ *     interrupt, and Linux's check that the timer ticks through the IO-APIC
+ *     (check_timer, which wants more than 4 jiffies in 40) fails on a loaded host.
+ *   Time dropped this way is given back while the guest is halted (a halted CPU's wait
+ *   is shortened by it), so an idling guest's clock keeps up with the host's.
  * - deterministic mode: virtual time advances by `nsPerInstruction` per retired
  *   instruction, and jumps to the next timer deadline while the CPU is halted, so a
  *   run is reproducible (same instruction stream, same interrupts) whatever the host load.
@@ -61,8 +69,8 @@ export interface RunLoopOptions {
   /** Instructions per `cpu.run` call (default 50 000). */
   chunkInstructions?: number;
   /**
-   * Real-time mode: the most virtual time that passes between two clock advances while
-   * the CPU runs, in ms (default 10); longer host gaps are dropped (stolen time).
+   * Real-time mode: the most virtual time that passes across one host stall while the
+   * CPU runs, in ms (default 10); the rest of a longer stall is dropped (stolen time).
    */
   maxRunningStepMs?: number;
   /** Called on every state change. */
@@ -77,11 +85,15 @@ export class RunLoop {
   private readonly nsPerInstr: number;
   private readonly sliceMs: number;
   private readonly chunk: number;
-  private readonly maxStepNs: number;
+  private readonly maxStepMs: number;
   /** Virtual ns at the last reference point, and the reference itself. */
   private baseNs = 0;
   private baseInstr = 0;
   private baseHostMs = 0;
+  /** Real-time mode: the host time of the last reading, to tell a stall from steady progress. */
+  private lastHostMs = 0;
+  /** Real-time mode: host ms left out of virtual time and not yet given back during a halt. */
+  private behindMs = 0;
   /** Guest instructions executed under this loop (survives CPU resets). */
   private instrBeforeReset = 0;
   private resetRequested = false;
@@ -94,7 +106,7 @@ export class RunLoop {
     this.nsPerInstr = opts.nsPerInstruction ?? 1;
     this.sliceMs = opts.sliceMs ?? 8;
     this.chunk = opts.chunkInstructions ?? 50_000;
-    this.maxStepNs = (opts.maxRunningStepMs ?? 10) * 1e6;
+    this.maxStepMs = opts.maxRunningStepMs ?? 10;
   }
 
   /** Current state. */
@@ -123,7 +135,7 @@ export class RunLoop {
       const halted = this.slice();
       if (this.state !== 'running') continue;
       if (halted) await this.waitWhileHalted();
-      else await this.timing.yield();
+      else await this.yieldToHost();
     }
     return this.stopReason ?? { kind: 'requested', detail: 'stopped' };
   }
@@ -186,7 +198,7 @@ export class RunLoop {
         }
       }
       let exit = cpu.run(budget);
-      this.advanceClock(true);
+      this.advanceClock();
       if (this.resetRequested) {
         this.resetRequested = false;
         exit = CpuExit.Reset;
@@ -232,43 +244,57 @@ export class RunLoop {
       return;
     }
     if (!Number.isFinite(next) && !interruptsEnabled) { this.stop({ kind: 'halted-forever' }); return; }
-    const waitMs = Number.isFinite(next) ? (next - this.target.clock.nowNs()) / 1e6 : 50;
+    let waitMs = Number.isFinite(next) ? (next - this.target.clock.nowNs()) / 1e6 : 50;
+    // Give back time left out earlier: the guest is idle, so it just wakes up sooner.
+    const giveBack = Math.min(this.behindMs, Math.max(0, waitMs));
+    this.behindMs -= giveBack;
+    this.baseHostMs -= giveBack;
+    waitMs -= giveBack;
     if (waitMs > 0.05) await this.timing.sleep(Math.min(waitMs, 50));
     else await this.timing.yield();
-    this.advanceClock(false);
+    // The whole wait passes in the guest: it is not a stall.
+    this.lastHostMs = this.timing.nowMs();
+    this.advanceClock();
+  }
+
+  /** Lets the host's event loop run between slices; that host time is not the guest's. */
+  private async yieldToHost(): Promise<void> {
+    if (this.opts.deterministic) { await this.timing.yield(); return; }
+    const before = this.timing.nowMs();
+    await this.timing.yield();
+    const after = this.timing.nowMs();
+    const away = Math.max(0, after - Math.max(before, this.lastHostMs));
+    this.baseHostMs += away;
+    this.behindMs += away;
+    this.lastHostMs = after;
   }
 
   private virtualNow(): number {
     if (this.opts.deterministic) {
       return this.baseNs + (this.clockInstructions() - this.baseInstr) * this.nsPerInstr;
     }
-    // The live source never runs further than one step past the last advance (see the header).
-    const host = this.baseNs + (this.timing.nowMs() - this.baseHostMs) * 1e6;
-    return Math.min(host, this.target.clock.advancedNs() + this.maxStepNs);
+    return this.baseNs + (this.hostNowMs() - this.baseHostMs) * 1e6;
   }
 
   /**
-   * Fires the timers that fell due. `running`: after guest execution, where a host gap
-   * longer than one step is dropped by moving the time base (real-time mode); after a
-   * halted wait, time jumps to host time.
+   * Real-time mode: the host clock, with the part of a stall beyond one step since the
+   * previous reading moved out of the time base (stolen time; see the header).
    */
-  private advanceClock(running: boolean): void {
-    const clock = this.target.clock;
-    if (!this.opts.deterministic) {
-      const hostNow = this.timing.nowMs();
-      const host = this.baseNs + (hostNow - this.baseHostMs) * 1e6;
-      const limit = clock.advancedNs() + this.maxStepNs;
-      if (running && host > limit) {
-        // Stolen time: re-anchor so virtual time continues from the limit.
-        this.baseNs = limit;
-        this.baseHostMs = hostNow;
-      } else if (!running && host > limit) {
-        clock.advanceTo(host);
-        return;
-      }
+  private hostNowMs(): number {
+    const now = this.timing.nowMs();
+    const gap = now - this.lastHostMs;
+    if (gap > this.maxStepMs) {
+      this.baseHostMs += gap - this.maxStepMs;
+      this.behindMs += gap - this.maxStepMs;
     }
+    this.lastHostMs = now;
+    return now;
+  }
+
+  /** Fires the timers that fell due by the current virtual time. */
+  private advanceClock(): void {
     const now = this.virtualNow();
-    if (now > clock.advancedNs()) clock.advanceTo(now);
+    if (now > this.target.clock.advancedNs()) this.target.clock.advanceTo(now);
   }
 
   /** Re-anchors the time base (after a pause, at start, after a CPU reset). */
@@ -276,6 +302,7 @@ export class RunLoop {
     this.baseNs = this.target.clock.advancedNs();
     this.baseInstr = this.clockInstructions();
     this.baseHostMs = this.timing.nowMs();
+    this.lastHostMs = this.baseHostMs;
   }
 
   private clockInstructions(): number {
