@@ -486,7 +486,7 @@ export abstract class Executor0F extends Executor {
 
   /** Writes CR4; unsupported bits raise #GP(0). */
   writeCr4(v: number): void {
-    if (v & ~0x7fc) this.raise(EXC_GP, 0);
+    if (v & ~(0x7fc | (this.features.vme ? 0x3 : 0))) this.raise(EXC_GP, 0);
     if ((v & 0x600) && !this.features.fxsr) this.raise(EXC_GP, 0);
     const changed = this.cr4 ^ v;
     this.cr4 = v;

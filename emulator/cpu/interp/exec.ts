@@ -13,10 +13,11 @@
 import {
   AF, CF, CS, DF, DS, EAX, EBP, EBX, ECX, EDI, EDX, ES, ESI, ESP, EXC_BP, EXC_BR, EXC_DE, EXC_GP, EXC_NM, EXC_OF,
   EXC_UD, IF, IOPL, OF, SF, SS, ZF, CR0_EM, CR0_TS, CR0_MP, PF, reg8Index, parityFlag, FS, GS,
-  LAZY_LOGIC,
+  LAZY_LOGIC, CR4_VME,
 } from './state.js';
 import { SystemCore } from './system.js';
 import { bulkMovs, bulkStos, elementsBeforeWrap16 } from './string-bulk.js';
+import { loadVirtualFlags16, virtualCliSti, virtualFlags16, vmeFlagsVirtual, vmeRedirect } from './vme.js';
 
 /** Receives diagnostics from the CPU (unimplemented opcodes, guest oddities). */
 export interface CpuLogger {
@@ -662,13 +663,21 @@ export abstract class Executor extends SystemCore {
       }
       case 0x9b: this.execWait(); return;
       case 0x9c: {
-        if (this.vm86 && ((this.flags & IOPL) >> 12) < 3) this.raise(EXC_GP, 0);
+        if (this.vm86 && ((this.flags & IOPL) >> 12) < 3) {
+          if (!vmeFlagsVirtual(this, this.opsize32)) this.raise(EXC_GP, 0);
+          this.push16(virtualFlags16(this));
+          return;
+        }
         const f = this.getFlags();
         if (this.opsize32) this.push32(f & 0xfcffff); else this.push16(f);
         return;
       }
       case 0x9d: {
-        if (this.vm86 && ((this.flags & IOPL) >> 12) < 3) this.raise(EXC_GP, 0);
+        if (this.vm86 && ((this.flags & IOPL) >> 12) < 3) {
+          if (!vmeFlagsVirtual(this, this.opsize32)) this.raise(EXC_GP, 0);
+          loadVirtualFlags16(this, this.pop16());
+          return;
+        }
         const v = this.popV();
         this.writeFlags(v, this.popfMask(this.opsize32));
         this.attention = true;
@@ -722,7 +731,12 @@ export abstract class Executor extends SystemCore {
       case 0xca: this.farReturn(this.opsize32, this.fetch16()); return;
       case 0xcb: this.farReturn(this.opsize32, 0); return;
       case 0xcc: this.softInt(EXC_BP); return;
-      case 0xcd: this.softInt(this.fetch8()); return;
+      case 0xcd: {
+        const v = this.fetch8();
+        if (this.vm86 && (this.cr4 & CR4_VME) !== 0 && vmeRedirect(this, v)) return;
+        this.softInt(v);
+        return;
+      }
       case 0xce: if (this.getOF()) this.softInt(EXC_OF); return;
       case 0xcf: this.iret(this.opsize32); this.onIret(); return;
       case 0xd0: case 0xd1: case 0xd2: case 0xd3: this.shiftGroup2(op); return;
@@ -813,11 +827,11 @@ export abstract class Executor extends SystemCore {
       case 0xf8: this.setArith(CF, 0); return;
       case 0xf9: this.setArith(CF, CF); return;
       case 0xfa:
-        if (this.pe && this.cpl > ((this.flags & IOPL) >> 12)) this.raise(EXC_GP, 0);
+        if (this.pe && this.cpl > ((this.flags & IOPL) >> 12)) { virtualCliSti(this, false); return; }
         this.flags &= ~IF;
         return;
       case 0xfb:
-        if (this.pe && this.cpl > ((this.flags & IOPL) >> 12)) this.raise(EXC_GP, 0);
+        if (this.pe && this.cpl > ((this.flags & IOPL) >> 12)) { virtualCliSti(this, true); return; }
         if (!(this.flags & IF)) { this.flags |= IF; this.irqInhibit = true; this.attention = true; }
         return;
       case 0xfc: this.flags &= ~DF; return;

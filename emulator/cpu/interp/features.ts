@@ -25,6 +25,8 @@ export interface CpuFeatures {
   nx: boolean;
   /** MTRR MSRs (kept as storage only). */
   mtrr: boolean;
+  /** Virtual-8086 mode extensions and protected-mode virtual interrupts (CR4.VME/PVI accepted; vme.ts). */
+  vme: boolean;
   /** Family / model / stepping reported in leaf 1. */
   family: number;
   model: number;
@@ -37,7 +39,7 @@ export interface CpuFeatures {
  * unless the board has one.
  */
 export const DEFAULT_FEATURES: Readonly<CpuFeatures> = {
-  fpu: true, mmx: true, fxsr: true, sse: true, sse2: true, apic: false, nx: true, mtrr: true,
+  fpu: true, mmx: true, fxsr: true, sse: true, sse2: true, apic: false, nx: true, mtrr: true, vme: true,
   family: 6, model: 6, stepping: 3,
 };
 
@@ -45,6 +47,7 @@ export const DEFAULT_FEATURES: Readonly<CpuFeatures> = {
 export function cpuidLeaf1Edx(f: CpuFeatures): number {
   let edx = 0;
   if (f.fpu) edx |= 1 << 0;
+  if (f.vme) edx |= 1 << 1; // VME (and PVI)
   edx |= 1 << 2; // DE (debug extensions: CR4.DE accepted)
   edx |= 1 << 3; // PSE
   edx |= 1 << 4; // TSC

@@ -15,9 +15,10 @@
  */
 import {
   AC, CR0_PE, CR0_PG, CR0_TS, CS, DS, ES, EXC_GP, EXC_NP, EXC_SS, EXC_TS, FS, GS, IF, IOPL, LDTR, NT, RF, SS,
-  TF, TR, VM, ESP,
+  TF, TR, VM, ESP, VIF, VIP,
 } from './state.js';
 import { SegmentCheckCore } from './segment-checks.js';
+import { vmeFlagsVirtual, vmeIret16 } from './vme.js';
 
 /** Kind of control transfer that started a task switch. */
 export const SWITCH_JMP = 0, SWITCH_CALL = 1, SWITCH_IRET = 2, SWITCH_INT = 3;
@@ -565,7 +566,11 @@ export class SystemCore extends SegmentCheckCore {
       return;
     }
     if (this.vm86) {
-      if (((this.flags & IOPL) >> 12) < 3) this.raise(EXC_GP, 0);
+      if (((this.flags & IOPL) >> 12) < 3) {
+        if (!vmeFlagsVirtual(this, size32)) this.raise(EXC_GP, 0);
+        vmeIret16(this);
+        return;
+      }
       const eip = this.peekStack(0, size) >>> 0;
       const cs = this.peekStack(size, size) & 0xffff;
       const fl = this.peekStack(2 * size, size);
@@ -617,6 +622,7 @@ export class SystemCore extends SegmentCheckCore {
     let mask = size32 ? 0x257fd5 : 0x7fd5;
     const iopl = (this.flags & IOPL) >> 12;
     if (this.cpl > 0) mask &= ~IOPL;
+    else if (size32) mask |= VIF | VIP; // IRETD at CPL 0 loads VIF and VIP (SDM IRET)
     if (this.cpl > iopl) mask &= ~IF;
     if (rpl > this.cpl) {
       const esp = this.peekStack(3 * size, size);
