@@ -137,6 +137,19 @@ export interface PcBoardOptions {
   log?: (message: string) => void;
 }
 
+/**
+ * A hypervisor's in-kernel interrupt controllers (KVM_CREATE_IRQCHIP: 8259 pair, IOAPIC,
+ * local APIC, plus its 8254), fed by the board's devices once attached
+ * (`PcBoard.attachKernelIrqchip`). GSIs as the MADT describes them: 0-15 ISA IRQs (IRQ0 on
+ * IOAPIC pin 2), 16-23 IOAPIC pins.
+ */
+export interface KernelIrqchip {
+  setIrq(gsi: number, level: boolean): void;
+  signalMsi(address: number, data: number): void;
+  /** The HPET's legacy replacement route changed: the in-kernel 8254 stops (resumes) driving IRQ0. */
+  setHpetLegacy(enabled: boolean): void;
+}
+
 /** Which virtio devices the board gets, with their host backends. */
 export interface VirtioBoardOptions {
   /** virtio-blk disks, in order (slot 04.0, then 0A.0, 0B.0, ...). */
@@ -229,6 +242,10 @@ export class PcBoard {
   private hpetLegacy = false;
   private pitLevel = false;
   private rtcLevel = false;
+  /** The machine's virtual clock (devices' timers; a KVM vCPU returns by its next deadline). */
+  readonly clock: VirtualClock;
+  /** Set when a hypervisor's in-kernel irqchip owns the interrupt controllers (see attachKernelIrqchip). */
+  private kernelIrqchip: KernelIrqchip | undefined;
   private readonly renderer: VgaRenderer;
   private readonly cmosBytes: Array<{ index: number; value: number }>;
   /** Every device, in reset order. */
@@ -243,6 +260,7 @@ export class PcBoard {
 
   constructor(private readonly opts: PcBoardOptions) {
     const { bios, clock } = opts;
+    this.clock = clock;
     if (bios.length < 0x10000 || bios.length % 0x10000 !== 0 || bios.length > 16 * 1024 * 1024) {
       throw new Error(`BIOS image must be a multiple of 64 KiB between 64 KiB and 16 MiB (got ${bios.length} bytes)`);
     }
@@ -315,7 +333,7 @@ export class PcBoard {
     this.devices.push(this.pic, ...lapics);
 
     // ----- timers -----
-    this.pit = new I8254({ irq: irqLine((level) => { this.pitLevel = level; if (!this.hpetLegacy) this.setIsaIrq(0, level); }), clock, scheduler: clock });
+    this.pit = new I8254({ irq: irqLine((level) => { this.pitLevel = level; if (!this.hpetLegacy && !this.kernelIrqchip) this.setIsaIrq(0, level); }), clock, scheduler: clock });
     this.register(0x40, 4, 'i8254', this.pit.io);
     this.port61 = new Port61({ pit: this.pit, clock });
     this.register(0x61, 1, 'port61', this.port61.io);
@@ -324,10 +342,11 @@ export class PcBoard {
       clock, scheduler: clock,
       legacyIrq0: irqLine((level) => { if (this.hpetLegacy) this.setIsaIrq(0, level); }),
       legacyIrq8: irqLine((level) => { if (this.hpetLegacy) this.setIsaIrq(8, level); }),
-      ioapicPin: (pin) => irqLine((level) => this.ioapic.setIrq(pin, level)),
+      ioapicPin: (pin) => irqLine((level) => (this.kernelIrqchip ? this.kernelIrqchip.setIrq(pin, level) : this.ioapic.setIrq(pin, level))),
       onLegacyRouteChange: (enabled) => {
         this.hpetLegacy = enabled;
-        this.setIsaIrq(0, enabled ? false : this.pitLevel);
+        this.kernelIrqchip?.setHpetLegacy(enabled);
+        this.setIsaIrq(0, enabled || this.kernelIrqchip ? false : this.pitLevel);
         this.setIsaIrq(8, enabled ? false : this.rtcLevel);
       },
       log: opts.log,
@@ -521,6 +540,18 @@ export class PcBoard {
     };
   }
 
+  /**
+   * Hands interrupt delivery to a hypervisor's in-kernel irqchip (KVM with `irqchip:
+   * 'kernel'`): from now on ISA IRQs (PIIX3 PIRQ routing included), the HPET's IOAPIC routes
+   * and virtio MSI/MSI-X messages go to `chip`, and the HPET's legacy replacement mutes the
+   * kernel's 8254. The TypeScript 8259, 8254, IOAPIC and local APICs stay on the board but
+   * the kernel answers their ports and MMIO windows first, so they never see the guest and
+   * the 8254's output is ignored. The ACPI tables, fw_cfg and PCI views are unchanged.
+   */
+  attachKernelIrqchip(chip: KernelIrqchip): void {
+    this.kernelIrqchip = chip;
+  }
+
   /** The IRQ line of ISA interrupt `n` (to the PIC; later also the IOAPIC). */
   isaIrq(n: number): IrqLine {
     return irqLine((level) => this.setIsaIrq(n, level));
@@ -530,6 +561,8 @@ export class PcBoard {
   reset(): void {
     for (const d of this.devices) d.reset('hard');
     this.isaLevels.fill(0);
+    // Lines the devices held up before the reset go down in the kernel too (24 GSIs: the IOAPIC's pins).
+    if (this.kernelIrqchip) for (let gsi = 0; gsi < 24; gsi++) this.kernelIrqchip.setIrq(gsi, false);
     this.hpetLegacy = false;
     this.pitLevel = false;
     this.rtcLevel = false;
@@ -553,6 +586,7 @@ export class PcBoard {
   /** ISA IRQ n reaches the PIC and the IOAPIC (pin n, except IRQ0 -> pin 2: the MADT override). */
   private setIsaIrq(n: number, level: boolean): void {
     this.isaLevels[n] = level ? 1 : 0;
+    if (this.kernelIrqchip) { this.kernelIrqchip.setIrq(n, level); return; }
     this.pic.setIrq(n, level);
     this.ioapic.setIrq(n === 0 ? 2 : n, level);
   }
@@ -583,7 +617,7 @@ export class PcBoard {
     const pci: VirtioPci = new VirtioPci({
       id, device,
       memory: { read: (gpa, dest) => this.dmaRead(gpa, dest), write: (gpa, src) => this.dmaWrite(gpa, src) },
-      deliverMsi: (address, data) => this.router.deliverMsi(address, data),
+      deliverMsi: (address, data) => (this.kernelIrqchip ? this.kernelIrqchip.signalMsi(address, data) : this.router.deliverMsi(address, data)),
       irq: this.pciBus.intxLine(slot, 0, 1),
       onInterrupt: this.opts.onAsyncCompletion,
       onBarChange: (bar, kind, address, size) => {

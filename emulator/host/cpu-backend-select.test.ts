@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { probeKvm } from '../cpu/kvm/kvm-probe.js';
-import { chooseBackend } from './cpu-backend-select.js';
+import { chooseBackend, hostKvmIsPvm } from './cpu-backend-select.js';
 
 const kvm = probeKvm();
 
@@ -18,14 +18,23 @@ describe('CPU backend choice', () => {
     expect(chooseBackend('interp', false, undefined, 8)).toMatchObject({ kind: 'interp' });
   });
   it('follows the probe under auto and names the reason', () => {
-    const c = chooseBackend('auto', false);
+    const c = chooseBackend('auto', false, undefined, 1, { pvm: false });
     if (kvm.usable) {
       expect(c.kind).toBe('kvm');
+      expect(c.reason).toBe('/dev/kvm is usable (in-kernel irqchip)');
       expect(c.createCpu).toBeTypeOf('function');
       expect(c.alignWindow).toBeTypeOf('function');
     } else {
       expect(c).toEqual({ kind: 'interp', reason: `KVM is not usable: ${kvm.reason}` });
       expect(() => chooseBackend('kvm', false)).toThrow(new RegExp(`^--backend kvm: `));
     }
+  });
+  it.skipIf(!kvm.usable)('auto leaves a PVM /dev/kvm alone and says why; --backend kvm still takes it', () => {
+    expect(chooseBackend('auto', false, undefined, 1, { pvm: true })).toMatchObject({ kind: 'interp', reason: expect.stringMatching(/^kvm_pvm: /) });
+    const forced = chooseBackend('kvm', false, undefined, 1, { pvm: true, irqchip: 'userspace', hyperv: true });
+    expect(forced).toMatchObject({ kind: 'kvm', reason: 'KVM was requested (userspace irqchip, Hyper-V enlightenments, PVM)' });
+  });
+  it('detects PVM from the loaded module', () => {
+    expect(typeof hostKvmIsPvm()).toBe('boolean');
   });
 });

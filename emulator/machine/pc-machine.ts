@@ -145,7 +145,13 @@ export class PcMachine {
         ...(smp ? { clockInstructions: () => smp.clockInstructions, interruptible: () => smp.interruptible() } : {}),
       },
       opts.timing,
-      { deterministic: opts.deterministic, onState: opts.onState },
+      {
+        deterministic: opts.deterministic, onState: opts.onState,
+        // KVM: the in-kernel timers and the guest TSC follow host time, so the board's timers
+        // must too (no stolen-time cut), and each slice is one bounded KVM_RUN stretch so the
+        // host's messages and I/O completions get a turn every few ms.
+        ...(smp ? {} : { sliceMs: 4, maxRunningStepMs: Infinity }),
+      },
     );
     this.hardReset();
   }

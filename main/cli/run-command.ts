@@ -48,8 +48,10 @@ async function boot(opts: RunOptions): Promise<number> {
   ];
   const drives: AttachedDrive[] = await openDrives(specs);
   try {
-    const backend = chooseBackend(opts.backend, opts.deterministic, debugLog, opts.cpus);
+    const backend = chooseBackend(opts.backend, opts.deterministic, debugLog, opts.cpus, { hyperv: opts.hyperv, irqchip: opts.kvmIrqchip });
     debugLog(`cpu backend: ${backend.kind} (${backend.reason})`);
+    // auto says what it picked and why (the log line the issue asks for); explicit choices stay quiet.
+    if (opts.backend === 'auto' && !process.env['VIREO_DEBUG']) process.stderr.write(`vireo: cpu backend: ${backend.kind} (${backend.reason})\n`);
     const forwards = opts.net.mode === 'user' ? opts.net.hostfwd.map(parseHostForward) : [];
     const net = opts.net.mode === 'user' ? await startUserNetwork(forwards, debugLog) : undefined;
     try {

@@ -7,7 +7,16 @@ describe('vireo run options', () => {
     expect(o.memoryBytes).toBe(128 * 1024 * 1024);
     expect(o.serial).toBe('none');
     expect(o.backend).toBe('interp');
+    expect(o.hyperv).toBe(false);
+    expect(o.kvmIrqchip).toBe('kernel');
     expect(o.disks).toEqual([]);
+  });
+  it('parses the KVM options', () => {
+    const o = parseRunOptions(['--backend', 'kvm', '--hyperv', 'on', '--kvm-irqchip', 'userspace']);
+    expect(o).toMatchObject({ backend: 'kvm', hyperv: true, kvmIrqchip: 'userspace' });
+    expect(parseRunOptions(['--hyperv', 'off']).hyperv).toBe(false);
+    expect(() => parseRunOptions(['--hyperv', 'yes'])).toThrow(/--hyperv: expected one of on, off/);
+    expect(() => parseRunOptions(['--kvm-irqchip', 'split'])).toThrow(/--kvm-irqchip: expected one of kernel, userspace/);
   });
   it('parses sizes, disks and flags', () => {
     const o = parseRunOptions(['--memory', '1G', '--disk', 'a.qcow2,format=qcow2', '--disk', 'b.img', '--serial', 'stdio',

@@ -5,10 +5,11 @@
  */
 import type { InterruptSource, VmOps } from '../backend.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
-import { KvmCpu } from './kvm-backend.js';
+import { KvmCpu, type IrqSink } from './kvm-backend.js';
 import type { KvmMemoryMap } from './kvm-slots.js';
 
-export { KvmCpu, KICK_SIGNAL, type IrqSink, type KvmCpuOptions } from './kvm-backend.js';
+export { KvmCpu, KICK_SIGNAL, pcGsiRoutes, type IrqSink, type KvmCpuOptions } from './kvm-backend.js';
+export { HYPERV_FEATURES, type HypervFeature } from './hyperv.js';
 export { probeKvm, type KvmProbeResult } from './kvm-probe.js';
 export type { KvmMemoryMap } from './kvm-slots.js';
 
@@ -25,20 +26,32 @@ export interface KvmBoardView {
    * the local APIC and IOAPIC, whose interrupts never reach the bare 8259's INTR.
    */
   readonly router?: InterruptSource;
+  /** Hands the board's interrupt lines and MSIs to the in-kernel irqchip (`irqchip: 'kernel'`). */
+  attachKernelIrqchip?(chip: IrqSink): void;
+  /** The machine's clock: with the kernel irqchip, run() returns by its next deadline. */
+  readonly clock?: { nowNs(): number; nextDeadlineNs(): number };
 }
 
 /** Options of `createKvmCpu`. */
 export interface CreateKvmCpuOptions {
-  /** Default 'userspace': the board's own PIC/PIT (works with the current pc board). */
+  /**
+   * Default 'kernel' when the board can attach it (KVM's PIC/IOAPIC/LAPIC/PIT; the board's
+   * devices raise GSIs and MSIs into it), else 'userspace' (the board's own TypeScript
+   * controllers, KVM_INTERRUPT; kept for debugging).
+   */
   irqchip?: 'userspace' | 'kernel';
+  /** Hyper-V enlightenments (kernel irqchip only). */
+  hyperv?: boolean;
   sliceMs?: number;
   log?: (message: string) => void;
 }
 
 /** Builds a KvmCpu for `board`. Throws a readable error when KVM is unusable. */
 export function createKvmCpu(board: KvmBoardView, opts: CreateKvmCpuOptions = {}): KvmCpu {
-  const irqchip = opts.irqchip ?? 'userspace';
-  return new KvmCpu({
+  const irqchip = opts.irqchip ?? (board.attachKernelIrqchip ? 'kernel' : 'userspace');
+  if (irqchip === 'kernel' && !board.attachKernelIrqchip) throw new Error('KVM: this board cannot hand its interrupts to the in-kernel irqchip');
+  const clock = board.clock;
+  const cpu = new KvmCpu({
     mem: board.mem,
     memoryMap: board.addressSpace,
     ops: board.vmOps,
@@ -46,6 +59,10 @@ export function createKvmCpu(board: KvmBoardView, opts: CreateKvmCpuOptions = {}
     interrupts: irqchip === 'userspace' ? board.router ?? board.pic : undefined,
     localApic: irqchip === 'userspace' && board.router !== undefined,
     sliceMs: opts.sliceMs,
+    untilNextTimerNs: clock ? () => clock.nextDeadlineNs() - clock.nowNs() : undefined,
+    hyperv: opts.hyperv,
     log: opts.log,
   });
+  if (irqchip === 'kernel') board.attachKernelIrqchip!(cpu);
+  return cpu;
 }

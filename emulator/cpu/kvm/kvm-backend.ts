@@ -21,29 +21,51 @@
  *   router (its TypeScript local APIC answers the 0xFEE00000 MMIO window) and CPUID keeps
  *   the APIC bit; without it CPUID hides the local APIC (KVM may still set the bit from its
  *   APIC base MSR; kvm_update_cpuid_runtime).
- * - `irqchip: 'kernel'`: KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2 (in-kernel PIC, IOAPIC,
- *   LAPIC and PIT; they answer their ports and the IOAPIC MMIO window inside the kernel),
- *   device interrupts go through `irqSink` (KVM_IRQ_LINE), HLT sleeps inside KVM_RUN.
+ * - `irqchip: 'kernel'` (the machine's default with KVM): KVM_CREATE_IRQCHIP + KVM_CREATE_PIT2
+ *   (in-kernel 8259 pair, IOAPIC, local APIC and 8254; they answer their ports and the
+ *   IOAPIC/APIC MMIO windows inside the kernel, with no exit). GSI routing
+ *   (KVM_SET_GSI_ROUTING, api.rst 4.52) is QEMU pc's, so the MADT stays true: GSI n -> 8259
+ *   pin n and IOAPIC pin n for ISA IRQs, except GSI 0 -> IOAPIC pin 2 (the MADT's IRQ0
+ *   override) and GSI 2 -> IOAPIC pin 2 only (no 8259 cascade input; the HPET's pin-2 route);
+ *   GSI 16-23 -> IOAPIC pins 16-23. The board's devices raise GSIs through the IrqSink
+ *   (KVM_IRQ_LINE, 4.25) and MSIs through KVM_SIGNAL_MSI (4.71); the HPET's legacy
+ *   replacement mutes the in-kernel PIT (KVM_SET_PIT2 flag KVM_PIT_FLAGS_HPET_LEGACY, 4.66),
+ *   as QEMU does. HLT sleeps inside KVM_RUN; the slice timer is armed for the nearer of
+ *   `sliceMs` and the next device deadline (`untilNextTimerNs`), so the machine's own timers
+ *   (HPET, RTC, PM timer, UART) fire on time while the guest sleeps. reset() writes back the
+ *   in-kernel PIC/IOAPIC/PIT and local APIC state captured at creation (KVM_SET_IRQCHIP,
+ *   KVM_SET_PIT2, KVM_SET_LAPIC), the APIC base (0xFEE00900, BSP), an empty event state
+ *   (KVM_SET_VCPU_EVENTS) and a runnable MP state (KVM_SET_MP_STATE).
+ *
+ * Hyper-V enlightenments (`hyperv`, kernel irqchip only): CPUID 0x40000000-0x40000005 say
+ * "Microsoft Hv" with the features of hyperv.ts that KVM offers (KVM_GET_SUPPORTED_HV_CPUID,
+ * api.rst 4.118); KVM's own leaves move to 0x40000100 as with QEMU; SynIC is switched on
+ * with KVM_ENABLE_CAP(KVM_CAP_HYPERV_SYNIC2, or SYNIC) on the vCPU (api.rst 7.4/7.9).
  *
  * Bounding KVM_RUN: a POSIX timer (timer_create, SIGEV_THREAD_ID) sends KICK_SIGNAL to
  * the running thread `sliceMs` after run() starts. The signal is blocked in the thread and
  * unblocked only during KVM_RUN through KVM_SET_SIGNAL_MASK, so KVM_RUN returns EINTR and
  * the signal is then consumed with sigtimedwait; no handler ever runs. `kick()` during
  * a VmOps callback sets kvm_run.immediate_exit (api.rst 5), so the next KVM_RUN returns at
- * once. A kick from another thread would need that thread to signal this one (tgkill with
- * KICK_SIGNAL): not wired, the machine is single-threaded today. A KvmCpu must be used from
- * the thread that created it.
+ * once. Control messages (pause, stop) reach the machine's thread between two run() calls, so
+ * their latency is at most one slice (4 ms by default; measured in test/kvm). A kick from
+ * another thread would need that thread to signal this one (tgkill with KICK_SIGNAL): not
+ * wired, the machine is single-threaded. A KvmCpu must be used from the thread that created it.
  *
  * instructionsRetired is an estimate: KVM has no retired-instruction count without a
  * guest PMU, so it counts 1 instruction per nanosecond spent in KVM_RUN (a 1 GHz, IPC 1
  * guess) plus 1 per exit. Do not use it for deterministic timing (the run loop's
  * deterministic mode cannot work with KVM).
  *
+ * A triple fault (KVM_EXIT_SHUTDOWN) stops the machine with a readable error, where a PC
+ * and the interpreter reset: KVM has INIT-ed the vCPU itself, and under nested SVM it was
+ * seen never to run again after our reset (resets the guest asks for through ports 0x92,
+ * 0xCF9 or the keyboard controller do work). Entry failures and internal errors are Error
+ * exits with a readable message too; the run loop stops the machine with it.
+ *
  * Leaves out: A20 masking (KVM has none; setA20 is recorded only, as with QEMU+KVM),
- * SMM, MSR reset beyond what KVM does at vCPU creation, in-kernel irqchip state reset
- * on reset() (KVM_SET_IRQCHIP/LAPIC), GSI routing (KVM's default routing sends GSI 0 to
- * IOAPIC pin 0, not pin 2 as the MADT says: fine for PIC guests), multiple vCPUs,
- * save/load of CPU state, 64-bit MMIO above 4 GiB, dirty logging.
+ * SMM, MSR reset beyond what KVM does at vCPU creation, multiple vCPUs, save/load of CPU
+ * state, 64-bit MMIO above 4 GiB, dirty logging, irqfd/ioeventfd.
  */
 import type { CpuBackend, CpuExit as CpuExitT, CpuRegs, InterruptSource, VmOps } from '../backend.js';
 import { CpuExit } from '../backend.js';
@@ -51,19 +73,31 @@ import type { AccessSize } from '../../devices/device.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { PAGE_SIZE } from '../../memory/guest-memory.js';
 import {
-  CLOCK_MONOTONIC, EINTR, KERNEL_SIGSET_BYTES, KVM, KVM_EXIT, KVM_EXIT_IO_OUT, KVM_INTERNAL_ERROR, KVM_MAX_CPUID_ENTRIES,
+  CLOCK_MONOTONIC, EINTR, KERNEL_SIGSET_BYTES, KVM, KVM_CAP, KVM_EXIT, KVM_EXIT_IO_OUT, KVM_INTERNAL_ERROR, KVM_IRQCHIP,
+  KVM_IRQ_ROUTING_IRQCHIP, KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_RUNNABLE, KVM_PIT_FLAGS_HPET_LEGACY,
   KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT, Layout, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, SIGEVENT,
   SIGEV_THREAD_ID, SIGSET_BYTES, SIG_BLOCK, StructBuf, exitReasonName, libc, sigaddset, type Libc,
 } from './kvm-sys.js';
 import { planSlots, slotsFromFlatView, type ActiveSlot, type KvmMemoryMap } from './kvm-slots.js';
 import { probeKvm } from './kvm-probe.js';
 import { decodeRandInsn, kvmRegOffset } from './kvm-insn.js';
+import { hypervCpuidLeaves, HYPERV_FEATURES, type HypervLeaf } from './hyperv.js';
 import { randomBytes } from 'node:crypto';
 
 /** Where interrupts from the board's devices go when KVM owns the interrupt controllers. */
 export interface IrqSink {
-  /** Sets the level of global system interrupt `gsi` (0-15: ISA IRQs, PIC and IOAPIC; 16-23: IOAPIC pins). */
+  /**
+   * Sets the level of global system interrupt `gsi` (KVM_IRQ_LINE, api.rst 4.25): 0-15 ISA
+   * IRQs (8259 and IOAPIC; GSI 0 reaches IOAPIC pin 2), 16-23 IOAPIC pins.
+   */
   setIrq(gsi: number, level: boolean): void;
+  /** Delivers an MSI (KVM_SIGNAL_MSI, api.rst 4.71): the address/data pair a device wrote. */
+  signalMsi(address: number, data: number): void;
+  /**
+   * The HPET entered (true) or left legacy replacement mode: the in-kernel PIT stops (starts)
+   * driving IRQ0 (KVM_SET_PIT2 with KVM_PIT_FLAGS_HPET_LEGACY, api.rst 4.66).
+   */
+  setHpetLegacy(enabled: boolean): void;
 }
 
 /** The real-time signal used to bound KVM_RUN (SIGRTMIN + 6 with glibc's SIGRTMIN of 34). */
@@ -89,6 +123,13 @@ export interface KvmCpuOptions {
   localApic?: boolean;
   /** Longest time one run() stays in the guest, in host ms (default 4). */
   sliceMs?: number;
+  /**
+   * Virtual ns until the machine's next device timer is due (Infinity: none). With the
+   * kernel irqchip a halted guest sleeps inside KVM_RUN, so run() must come back by then.
+   */
+  untilNextTimerNs?: () => number;
+  /** Hyper-V enlightenments (kernel irqchip only; see the module header and hyperv.ts). */
+  hyperv?: boolean;
   /** Diagnostics. */
   log?: (message: string) => void;
   /** Path of the KVM device (default /dev/kvm). */
@@ -112,6 +153,24 @@ const CPUID1_ECX_HYPERVISOR = 1 << 31;
 const CPUID_80000001_ECX_SVM = 1 << 2;
 /** Bytes of kvm_run we copy per exit: the header and the largest exit union we decode. */
 const RUN_HEADER_BYTES = 64;
+/** IA32_APIC_BASE after RESET on the BSP: 0xFEE00000, enabled (bit 11), BSP (bit 8) (SDM Vol. 3A 11.4.4). */
+const APIC_BASE_BSP = 0xfee00900;
+/** Room for the Hyper-V leaves appended to KVM's CPUID list. */
+const HYPERV_EXTRA_ENTRIES = 16;
+
+/**
+ * QEMU pc's GSI routing (see the module header): [gsi, irqchip, pin] triples for
+ * KVM_SET_GSI_ROUTING.
+ */
+export function pcGsiRoutes(): Array<[gsi: number, chip: number, pin: number]> {
+  const routes: Array<[number, number, number]> = [];
+  for (let gsi = 0; gsi < 16; gsi++) {
+    if (gsi === 2) continue; // the cascade input has no line of its own
+    routes.push([gsi, gsi < 8 ? KVM_IRQCHIP.PIC_MASTER : KVM_IRQCHIP.PIC_SLAVE, gsi & 7]);
+  }
+  for (let gsi = 0; gsi < 24; gsi++) routes.push([gsi, KVM_IRQCHIP.IOAPIC, gsi === 0 ? 2 : gsi]);
+  return routes;
+}
 
 /** A KVM-backed vCPU with its own VM. One per machine. */
 export class KvmCpu implements CpuBackend, IrqSink {
@@ -135,6 +194,14 @@ export class KvmCpu implements CpuBackend, IrqSink {
   private readonly armSpec = new StructBuf(32);
   private readonly disarmSpec = new Uint8Array(32);
   private readonly timerId: bigint;
+  private readonly msiBuf = new StructBuf(Layout.msi.size);
+  private readonly pitBuf = new StructBuf(Layout.pitState2.size);
+  /** In-kernel irqchip state at creation (kernel irqchip only): written back on reset(). */
+  private readonly initialChips: StructBuf[] = [];
+  private initialPit: Uint8Array | undefined;
+  private initialLapic: Uint8Array | undefined;
+  private hpetLegacy = false;
+  private hypervOn = false;
   private slots: readonly ActiveSlot[] = [];
   private slotsVersion = -1;
   private kicked = false;
@@ -165,15 +232,31 @@ export class KvmCpu implements CpuBackend, IrqSink {
     this.check(c.ioctlPtr(this.vmFd, KVM.SET_IDENTITY_MAP_ADDR, idmap.bytes), 'KVM_SET_IDENTITY_MAP_ADDR');
     if (opts.irqchip === 'kernel') {
       this.check(c.ioctlInt(this.vmFd, KVM.CREATE_IRQCHIP, 0), 'KVM_CREATE_IRQCHIP');
+      this.setupGsiRouting();
       const pit = new StructBuf(Layout.pitConfig.size);
       pit.setU32(Layout.pitConfig.flags, KVM_PIT_SPEAKER_DUMMY);
       this.check(c.ioctlPtr(this.vmFd, KVM.CREATE_PIT2, pit.bytes), 'KVM_CREATE_PIT2');
+      for (const chip of [KVM_IRQCHIP.PIC_MASTER, KVM_IRQCHIP.PIC_SLAVE, KVM_IRQCHIP.IOAPIC]) {
+        const b = new StructBuf(Layout.irqchip.size);
+        b.setU32(Layout.irqchip.chip_id, chip);
+        this.check(c.ioctlPtr(this.vmFd, KVM.GET_IRQCHIP, b.bytes), 'KVM_GET_IRQCHIP');
+        this.initialChips.push(b);
+      }
+      this.check(c.ioctlPtr(this.vmFd, KVM.GET_PIT2, this.pitBuf.bytes), 'KVM_GET_PIT2');
+      this.initialPit = this.pitBuf.bytes.slice();
+    } else if (opts.hyperv) {
+      opts.log?.('kvm: Hyper-V enlightenments need the in-kernel irqchip; left off');
     }
     this.syncSlots();
     this.vcpuFd = this.check(c.ioctlInt(this.vmFd, KVM.CREATE_VCPU, 0), 'KVM_CREATE_VCPU');
     this.runSize = this.check(c.ioctlInt(this.sysFd, KVM.GET_VCPU_MMAP_SIZE, 0), 'KVM_GET_VCPU_MMAP_SIZE');
     this.runAddr = c.mmap(0n, this.runSize, PROT_READ | PROT_WRITE, MAP_SHARED, this.vcpuFd, 0);
     if (this.runAddr === -1n) this.fail('mmap of kvm_run');
+    if (opts.irqchip === 'kernel') {
+      const lapic = new Uint8Array(Layout.lapicState.size);
+      this.check(c.ioctlPtr(this.vcpuFd, KVM.GET_LAPIC, lapic), 'KVM_GET_LAPIC');
+      this.initialLapic = lapic;
+    }
     this.setupCpuid();
     this.timerId = this.setupKickTimer();
     this.reset();
@@ -194,12 +277,42 @@ export class KvmCpu implements CpuBackend, IrqSink {
     return this.a20;
   }
 
+  /** Whether the Hyper-V CPUID leaves are in place (asked for, kernel irqchip, and KVM offers them). */
+  get hypervEnabled(): boolean {
+    return this.hypervOn;
+  }
+
   /** IrqSink (kernel irqchip only): KVM_IRQ_LINE. */
   setIrq(gsi: number, level: boolean): void {
     if (this.opts.irqchip !== 'kernel') throw new Error('KvmCpu.setIrq: only with irqchip "kernel"');
+    if (this.closed) return;
     this.irqLevelBuf.setU32(Layout.irqLevel.irq, gsi);
     this.irqLevelBuf.setU32(Layout.irqLevel.level, level ? 1 : 0);
     this.check(this.c.ioctlPtr(this.vmFd, KVM.IRQ_LINE, this.irqLevelBuf.bytes), 'KVM_IRQ_LINE');
+  }
+
+  /** IrqSink (kernel irqchip only): KVM_SIGNAL_MSI. A blocked or discarded MSI (rc 0) is not an error. */
+  signalMsi(address: number, data: number): void {
+    if (this.opts.irqchip !== 'kernel') throw new Error('KvmCpu.signalMsi: only with irqchip "kernel"');
+    if (this.closed) return;
+    const b = this.msiBuf;
+    b.setU32(Layout.msi.address_lo, address);
+    b.setU32(Layout.msi.address_hi, 0);
+    b.setU32(Layout.msi.data, data);
+    b.setU32(Layout.msi.flags, 0);
+    this.check(this.c.ioctlPtr(this.vmFd, KVM.SIGNAL_MSI, b.bytes), 'KVM_SIGNAL_MSI');
+  }
+
+  /** IrqSink (kernel irqchip only): mutes or unmutes the in-kernel PIT's IRQ0. */
+  setHpetLegacy(enabled: boolean): void {
+    if (this.opts.irqchip !== 'kernel') throw new Error('KvmCpu.setHpetLegacy: only with irqchip "kernel"');
+    if (this.closed || enabled === this.hpetLegacy) return;
+    this.hpetLegacy = enabled;
+    const p = this.pitBuf;
+    this.check(this.c.ioctlPtr(this.vmFd, KVM.GET_PIT2, p.bytes), 'KVM_GET_PIT2');
+    const flags = p.u32(Layout.pitState2.flags);
+    p.setU32(Layout.pitState2.flags, enabled ? flags | KVM_PIT_FLAGS_HPET_LEGACY : flags & ~KVM_PIT_FLAGS_HPET_LEGACY);
+    this.check(this.c.ioctlPtr(this.vmFd, KVM.SET_PIT2, p.bytes), 'KVM_SET_PIT2');
   }
 
   /** Runs the guest until an exit the machine must handle, or about `sliceMs`. */
@@ -212,7 +325,7 @@ export class KvmCpu implements CpuBackend, IrqSink {
       this.halted = false;
     }
     this.kicked = false;
-    this.armTimer();
+    this.armTimer(this.opts.untilNextTimerNs?.() ?? Infinity);
     try {
       return this.loop();
     } finally {
@@ -257,8 +370,11 @@ export class KvmCpu implements CpuBackend, IrqSink {
           this.halted = true;
           return CpuExit.Halt;
         case KVM_EXIT.SHUTDOWN:
-          // Triple fault (api.rst 5: KVM_EXIT_SHUTDOWN): the machine resets, as on a PC.
-          return CpuExit.Reset;
+          // Triple fault (api.rst 5: KVM_EXIT_SHUTDOWN). A PC would reset, but KVM has already
+          // INIT-ed the vCPU (SVM reinitialises its VMCB) and, seen under nested SVM, the vCPU
+          // never runs again after our reset: stop with the reason instead of hanging.
+          return this.errorExit('the guest triple-faulted (KVM_EXIT_SHUTDOWN: an exception while delivering a double fault); ' +
+            'the VM stops, since KVM cannot run this vCPU again after a shutdown');
         case KVM_EXIT.SYSTEM_EVENT: {
           const type = r.u32(L.system_event.type);
           if (type === KVM_SYSTEM_EVENT.RESET) return CpuExit.Reset;
@@ -453,7 +569,9 @@ export class KvmCpu implements CpuBackend, IrqSink {
     s.setU64(S.cr0, 0x60000010);
     for (const off of [S.cr2, S.cr3, S.cr4, S.cr8, S.efer]) s.setU64(off, 0);
     s.bytes.fill(0, S.interrupt_bitmap, S.interrupt_bitmap + 32);
+    if (this.opts.irqchip === 'kernel') this.resetKernelIrqchip(s);
     this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_SREGS, s.bytes), 'KVM_SET_SREGS');
+    if (this.initialLapic) this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_LAPIC, this.initialLapic.slice()), 'KVM_SET_LAPIC');
     const g = this.regsBuf;
     g.bytes.fill(0);
     g.setU64(Layout.regs.rflags, 2);
@@ -464,6 +582,40 @@ export class KvmCpu implements CpuBackend, IrqSink {
     fpu.setU16(Layout.fpu.fcw, 0x37f);
     fpu.setU32(Layout.fpu.mxcsr, 0x1f80);
     this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_FPU, fpu.bytes), 'KVM_SET_FPU');
+  }
+
+  /**
+   * Kernel irqchip: the 8259s, IOAPIC and PIT as at creation, no pending events, the vCPU
+   * runnable (a reset can come while it sleeps in HLT), and the APIC base of a BSP after
+   * RESET in `sregs` (written by the caller, before KVM_SET_LAPIC).
+   */
+  private resetKernelIrqchip(sregs: StructBuf): void {
+    const c = this.c;
+    for (const b of this.initialChips) this.check(c.ioctlPtr(this.vmFd, KVM.SET_IRQCHIP, b.bytes.slice()), 'KVM_SET_IRQCHIP');
+    if (this.initialPit) this.check(c.ioctlPtr(this.vmFd, KVM.SET_PIT2, this.initialPit.slice()), 'KVM_SET_PIT2');
+    this.hpetLegacy = false;
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_VCPU_EVENTS, new Uint8Array(Layout.vcpuEvents.size)), 'KVM_SET_VCPU_EVENTS');
+    const mp = new StructBuf(Layout.mpState.size);
+    mp.setU32(Layout.mpState.mp_state, KVM_MP_STATE_RUNNABLE);
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_MP_STATE, mp.bytes), 'KVM_SET_MP_STATE');
+    sregs.setU64(Layout.sregs.apic_base, APIC_BASE_BSP);
+  }
+
+  /** KVM_SET_GSI_ROUTING with pcGsiRoutes(). */
+  private setupGsiRouting(): void {
+    const routes = pcGsiRoutes();
+    const R = Layout.irqRouting;
+    const E = Layout.irqRoutingEntry;
+    const b = new StructBuf(R.size + routes.length * E.size);
+    b.setU32(R.nr, routes.length);
+    routes.forEach(([gsi, chip, pin], i) => {
+      const at = R.entries + i * E.size;
+      b.setU32(at + E.gsi, gsi);
+      b.setU32(at + E.type, KVM_IRQ_ROUTING_IRQCHIP);
+      b.setU32(at + E.u, chip);
+      b.setU32(at + E.u + 4, pin);
+    });
+    this.check(this.c.ioctlPtr(this.vmFd, KVM.SET_GSI_ROUTING, b.bytes), 'KVM_SET_GSI_ROUTING');
   }
 
   /** General registers, segment selectors and control registers (low 32 bits). */
@@ -557,10 +709,11 @@ export class KvmCpu implements CpuBackend, IrqSink {
   /** CPUID: what KVM supports, filtered to the device model (see the constants above). */
   private setupCpuid(): void {
     const E = Layout.cpuidEntry2;
-    const buf = new StructBuf(Layout.cpuid2.size + KVM_MAX_CPUID_ENTRIES * E.size);
+    const buf = new StructBuf(Layout.cpuid2.size + (KVM_MAX_CPUID_ENTRIES + HYPERV_EXTRA_ENTRIES) * E.size);
     buf.setU32(Layout.cpuid2.nent, KVM_MAX_CPUID_ENTRIES);
     this.check(this.c.ioctlPtr(this.sysFd, KVM.GET_SUPPORTED_CPUID, buf.bytes), 'KVM_GET_SUPPORTED_CPUID');
-    const n = buf.u32(Layout.cpuid2.nent);
+    let n = buf.u32(Layout.cpuid2.nent);
+    const hv = this.opts.hyperv && this.opts.irqchip === 'kernel' ? this.hypervLeaves() : undefined;
     for (let i = 0; i < n; i++) {
       const at = Layout.cpuid2.entries + i * E.size;
       const fn = buf.u32(at + E.function);
@@ -577,9 +730,62 @@ export class KvmCpu implements CpuBackend, IrqSink {
         buf.setU32(at + E.ebx, (buf.u32(at + E.ebx) & 0xffff) | (1 << 16));
       } else if (fn === 0x80000001) {
         buf.setU32(at + E.ecx, buf.u32(at + E.ecx) & ~CPUID_80000001_ECX_SVM);
+      } else if (hv && (fn === 0x40000000 || fn === 0x40000001)) {
+        // KVM's paravirt leaves move above the Hyper-V ones (KVM looks for its signature every 0x100).
+        buf.setU32(at + E.function, fn + 0x100);
+        if (fn === 0x40000000) buf.setU32(at + E.eax, 0x40000101);
       }
     }
+    if (hv) {
+      for (const leaf of hv) {
+        const at = Layout.cpuid2.entries + n * E.size;
+        buf.bytes.fill(0, at, at + E.size);
+        buf.setU32(at + E.function, leaf.fn);
+        buf.setU32(at + E.eax, leaf.eax);
+        buf.setU32(at + E.ebx, leaf.ebx);
+        buf.setU32(at + E.ecx, leaf.ecx);
+        buf.setU32(at + E.edx, leaf.edx);
+        n++;
+      }
+      buf.setU32(Layout.cpuid2.nent, n);
+    }
     this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_CPUID2, buf.bytes), 'KVM_SET_CPUID2');
+    this.hypervOn = hv !== undefined;
+  }
+
+  /**
+   * The Hyper-V CPUID leaves KVM can back (KVM_GET_SUPPORTED_HV_CPUID on the vCPU), with
+   * SynIC switched on first when it is among them. Undefined (and a log line) when KVM has
+   * no Hyper-V support.
+   */
+  private hypervLeaves(): HypervLeaf[] | undefined {
+    const c = this.c;
+    const log = this.opts.log;
+    if (c.ioctlInt(this.sysFd, KVM.CHECK_EXTENSION, KVM_CAP.HYPERV_CPUID) <= 0) {
+      log?.('kvm: this KVM has no KVM_CAP_HYPERV_CPUID; Hyper-V enlightenments left off');
+      return undefined;
+    }
+    const E = Layout.cpuidEntry2;
+    const max = 64;
+    const b = new StructBuf(Layout.cpuid2.size + max * E.size);
+    b.setU32(Layout.cpuid2.nent, max);
+    this.check(c.ioctlPtr(this.vcpuFd, KVM.GET_SUPPORTED_HV_CPUID, b.bytes), 'KVM_GET_SUPPORTED_HV_CPUID');
+    const supported = new Map<number, HypervLeaf>();
+    for (let i = 0; i < b.u32(Layout.cpuid2.nent); i++) {
+      const at = Layout.cpuid2.entries + i * E.size;
+      const fn = b.u32(at + E.function);
+      supported.set(fn, { fn, eax: b.u32(at + E.eax), ebx: b.u32(at + E.ebx), ecx: b.u32(at + E.ecx), edx: b.u32(at + E.edx) });
+    }
+    const plan = hypervCpuidLeaves(supported, HYPERV_FEATURES);
+    if (plan.missing.length > 0) log?.(`kvm: Hyper-V features KVM does not offer, left off: ${plan.missing.join(', ')}`);
+    if (plan.enabled.includes('synic')) {
+      const cap = new StructBuf(Layout.enableCap.size);
+      const synic2 = c.ioctlInt(this.sysFd, KVM.CHECK_EXTENSION, KVM_CAP.HYPERV_SYNIC2) > 0;
+      cap.setU32(Layout.enableCap.cap, synic2 ? KVM_CAP.HYPERV_SYNIC2 : KVM_CAP.HYPERV_SYNIC);
+      this.check(c.ioctlPtr(this.vcpuFd, KVM.ENABLE_CAP, cap.bytes), `KVM_ENABLE_CAP(KVM_CAP_HYPERV_SYNIC${synic2 ? '2' : ''})`);
+    }
+    log?.(`kvm: Hyper-V enlightenments: ${plan.enabled.join(', ')}`);
+    return plan.leaves;
   }
 
   /** Blocks KICK_SIGNAL in this thread, unblocks it during KVM_RUN, and creates the slice timer. */
@@ -599,13 +805,15 @@ export class KvmCpu implements CpuBackend, IrqSink {
     ev.setU32(SIGEVENT.tid, c.gettid());
     const id = new StructBuf(8);
     this.check(c.timerCreate(CLOCK_MONOTONIC, ev.bytes, id.bytes), 'timer_create');
-    const sliceNs = Math.max(0.1, this.opts.sliceMs ?? 4) * 1e6;
-    this.armSpec.setU64(16, Math.floor(sliceNs / 1e9));
-    this.armSpec.setU64(24, Math.floor(sliceNs % 1e9));
     return id.big64(0);
   }
 
-  private armTimer(): void {
+  /** Arms the slice timer for `sliceMs`, or sooner when a device timer is due before (`untilNs`, at least 50 µs). */
+  private armTimer(untilNs: number): void {
+    const sliceNs = Math.max(0.1, this.opts.sliceMs ?? 4) * 1e6;
+    const ns = Math.floor(Math.max(50_000, Number.isNaN(untilNs) ? sliceNs : Math.min(sliceNs, untilNs)));
+    this.armSpec.setU64(16, Math.floor(ns / 1e9));
+    this.armSpec.setU64(24, ns % 1e9);
     this.c.timerSettime(this.timerId, 0, this.armSpec.bytes, null);
   }
 

@@ -18,6 +18,9 @@ describe('kvm-sys layouts match the x86-64 UAPI', () => {
     expect(Layout.irqLevel.size).toBe(8);
     expect(Layout.pitConfig.size).toBe(64);
     expect(Layout.msi.size).toBe(32);
+    expect([Layout.irqchip.size, Layout.lapicState.size, Layout.mpState.size, Layout.pitState2.size, Layout.vcpuEvents.size])
+      .toEqual([520, 1024, 4, 112, 64]);
+    expect([Layout.irqRouting.size, Layout.irqRoutingEntry.size, Layout.enableCap.size]).toEqual([8, 48, 104]);
   });
   it('field offsets', () => {
     expect([Layout.regs.r8, Layout.regs.rip, Layout.regs.rflags]).toEqual([64, 128, 136]);
@@ -46,6 +49,8 @@ describe('kvm-sys layouts match the x86-64 UAPI', () => {
     expect(Layout.irqLevel.level).toBe(4);
     const msi = Layout.msi;
     expect([msi.address_lo, msi.address_hi, msi.data, msi.flags, msi.devid]).toEqual([0, 4, 8, 12, 16]);
+    expect([Layout.irqchip.chip, Layout.pitState2.flags, Layout.irqRoutingEntry.type, Layout.irqRoutingEntry.u, Layout.enableCap.args])
+      .toEqual([8, 72, 4, 16, 8]);
   });
   it('ioctl numbers', () => {
     const expected: Record<keyof typeof KVM, number> = {
@@ -55,12 +60,16 @@ describe('kvm-sys layouts match the x86-64 UAPI', () => {
       SIGNAL_MSI: 0x4020aea5, RUN: 0xae80, GET_REGS: 0x8090ae81, SET_REGS: 0x4090ae82, GET_SREGS: 0x8138ae83,
       SET_SREGS: 0x4138ae84, INTERRUPT: 0x4004ae86, GET_MSRS: 0xc008ae88, SET_MSRS: 0x4008ae89, SET_SIGNAL_MASK: 0x4004ae8b,
       GET_FPU: 0x81a0ae8c, SET_FPU: 0x41a0ae8d, SET_CPUID2: 0x4008ae90, NMI: 0xae9a,
+      GET_IRQCHIP: 0xc208ae62, SET_IRQCHIP: 0x8208ae63, SET_GSI_ROUTING: 0x4008ae6a, GET_PIT2: 0x8070ae9f, SET_PIT2: 0x4070aea0,
+      GET_LAPIC: 0x8400ae8e, SET_LAPIC: 0x4400ae8f, SET_MP_STATE: 0x4004ae99, SET_VCPU_EVENTS: 0x4040aea0,
+      ENABLE_CAP: 0x4068aea3, GET_SUPPORTED_HV_CPUID: 0xc008aec1,
     };
     expect({ ...KVM }).toEqual(expected);
     expect(ioc(3, 0xae, 5, 8)).toBe(0xc008ae05);
   });
   it('capability and exit numbers', () => {
     expect(KVM_CAP).toMatchObject({ IRQCHIP: 0, USER_MEMORY: 3, SET_TSS_ADDR: 4, EXT_CPUID: 7, PIT2: 33, SET_IDENTITY_MAP_ADDR: 37, READONLY_MEM: 81, IMMEDIATE_EXIT: 136 });
+    expect(KVM_CAP).toMatchObject({ IRQ_ROUTING: 25, HYPERV: 44, SIGNAL_MSI: 77, HYPERV_SYNIC: 123, HYPERV_SYNIC2: 148, HYPERV_CPUID: 167 });
     expect(KVM_EXIT).toMatchObject({ IO: 2, HLT: 5, MMIO: 6, IRQ_WINDOW_OPEN: 7, SHUTDOWN: 8, FAIL_ENTRY: 9, INTR: 10, INTERNAL_ERROR: 17, SYSTEM_EVENT: 24 });
     expect(exitReasonName(9)).toBe('KVM_EXIT_FAIL_ENTRY');
     expect(exitReasonName(99)).toBe('KVM_EXIT_99');

@@ -16,9 +16,11 @@
  * between its host address and a JS buffer, never through `koffi.view()`, because views of
  * foreign memory are not allowed inside Electron (V8 sandbox).
  *
- * Left out: everything non-x86, SMM, nested state, dirty logging, XSAVE/XCRS, vCPU events,
- * debug registers, LAPIC state, irqfd/ioeventfd (eventfd is bound for later use), and the
- * 32-bit ABI.
+ * In-kernel irqchip state (KVM_GET/SET_IRQCHIP, _LAPIC, _PIT2, KVM_SET_MP_STATE,
+ * KVM_SET_VCPU_EVENTS) is handled as opaque byte blobs: captured at creation, written back
+ * on reset. Left out: everything non-x86, SMM, nested state, dirty logging, XSAVE/XCRS,
+ * reading vCPU events, debug registers, irqfd/ioeventfd (eventfd is bound for later use),
+ * and the 32-bit ABI.
  *
  * Module state: the libc binding is loaded lazily on the first `libc()` call and cached in
  * `cachedLibc` (the only module-level mutable state in emulator/cpu/kvm/); loading koffi is
@@ -105,6 +107,22 @@ export const Layout = {
   interrupt: { size: 4, irq: 0 },
   /** struct kvm_signal_mask header (the kernel sigset follows; 8 bytes on x86-64). */
   signalMask: { size: 4, len: 0, sigset: 4 },
+  /** struct kvm_irqchip (chip_id, pad, then a 512-byte union: PIC or IOAPIC state). */
+  irqchip: { size: 520, chip_id: 0, chip: 8 },
+  /** struct kvm_lapic_state (the 1 KiB APIC register page). */
+  lapicState: { size: 1024 },
+  /** struct kvm_mp_state. */
+  mpState: { size: 4, mp_state: 0 },
+  /** struct kvm_pit_state2 (three 24-byte channel states, then flags). */
+  pitState2: { size: 112, flags: 72 },
+  /** struct kvm_vcpu_events (all zero: no pending exception, interrupt, NMI or SIPI). */
+  vcpuEvents: { size: 64 },
+  /** struct kvm_irq_routing header (entries follow). */
+  irqRouting: { size: 8, nr: 0, flags: 4, entries: 8 },
+  /** struct kvm_irq_routing_entry; `u` holds kvm_irq_routing_irqchip (irqchip, pin) for type IRQCHIP. */
+  irqRoutingEntry: { size: 48, gsi: 0, type: 4, flags: 8, u: 16 },
+  /** struct kvm_enable_cap. */
+  enableCap: { size: 104, cap: 0, flags: 4, args: 8 },
 } as const;
 
 /** ioctl request numbers (api.rst section 4; kvm.h). */
@@ -124,6 +142,12 @@ export const KVM = {
   IRQ_LINE: iow(0x61, Layout.irqLevel.size),
   CREATE_PIT2: iow(0x77, Layout.pitConfig.size),
   SIGNAL_MSI: iow(0xa5, Layout.msi.size),
+  GET_IRQCHIP: iowr(0x62, Layout.irqchip.size),
+  // KVM_SET_IRQCHIP is declared _IOR in kvm.h (a historical quirk); the number must match.
+  SET_IRQCHIP: ior(0x63, Layout.irqchip.size),
+  SET_GSI_ROUTING: iow(0x6a, Layout.irqRouting.size),
+  GET_PIT2: ior(0x9f, Layout.pitState2.size),
+  SET_PIT2: iow(0xa0, Layout.pitState2.size),
   // vCPU ioctls
   RUN: io(0x80),
   GET_REGS: ior(0x81, Layout.regs.size),
@@ -138,12 +162,24 @@ export const KVM = {
   SET_FPU: iow(0x8d, Layout.fpu.size),
   SET_CPUID2: iow(0x90, Layout.cpuid2.size),
   NMI: io(0x9a),
+  GET_LAPIC: ior(0x8e, Layout.lapicState.size),
+  SET_LAPIC: iow(0x8f, Layout.lapicState.size),
+  SET_MP_STATE: iow(0x99, Layout.mpState.size),
+  SET_VCPU_EVENTS: iow(0xa0, Layout.vcpuEvents.size),
+  ENABLE_CAP: iow(0xa3, Layout.enableCap.size),
+  GET_SUPPORTED_HV_CPUID: iowr(0xc1, Layout.cpuid2.size),
 } as const;
 
 /** KVM_CHECK_EXTENSION capability numbers we depend on (kvm.h). */
 export const KVM_CAP = {
   IRQCHIP: 0,
   HLT: 1,
+  IRQ_ROUTING: 25,
+  HYPERV: 44,
+  SIGNAL_MSI: 77,
+  HYPERV_SYNIC: 123,
+  HYPERV_SYNIC2: 148,
+  HYPERV_CPUID: 167,
   USER_MEMORY: 3,
   SET_TSS_ADDR: 4,
   EXT_CPUID: 7,
@@ -186,6 +222,14 @@ export const KVM_EXIT_IO_OUT = 1;
 export const KVM_MEM_READONLY = 1 << 1;
 /** kvm_pit_config.flags: the PIT speaker port is emulated in the kernel too. */
 export const KVM_PIT_SPEAKER_DUMMY = 1;
+/** kvm_pit_state2.flags: the HPET drives IRQ0 in legacy replacement mode, the in-kernel PIT's output is muted. */
+export const KVM_PIT_FLAGS_HPET_LEGACY = 1;
+/** kvm_irq_routing_entry.type: a pin of an in-kernel interrupt controller. */
+export const KVM_IRQ_ROUTING_IRQCHIP = 1;
+/** kvm_irq_routing_irqchip.irqchip / kvm_irqchip.chip_id values. */
+export const KVM_IRQCHIP = { PIC_MASTER: 0, PIC_SLAVE: 1, IOAPIC: 2 } as const;
+/** kvm_mp_state.mp_state: the vCPU runs (not halted, not waiting for SIPI). */
+export const KVM_MP_STATE_RUNNABLE = 0;
 /** KVM_GET_SUPPORTED_CPUID: entries the ioctl may return at most on current kernels. */
 export const KVM_MAX_CPUID_ENTRIES = 256;
 

@@ -1,0 +1,156 @@
+/**
+ * PcMachine on KVM the way `vireo run --backend kvm` and the app's worker build it
+ * (chooseBackend + createPcMachine): the in-kernel irqchip (KVM's 8259/IOAPIC/LAPIC/PIT,
+ * GSI routing as the MADT says), SeaBIOS to "No bootable device" with the board's own
+ * interrupt controllers untouched, how late the host's event loop gets a turn while the
+ * guest runs (the latency of pause/stop messages in a worker), a triple fault (the machine
+ * resets, as on a PC) and an instruction KVM cannot run (a readable error and a stopped
+ * machine). Runs only where /dev/kvm works (test/kvm/run-nested.sh).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { chooseBackend } from '../../../emulator/host/cpu-backend-select.js';
+import { createNodeTiming } from '../../../emulator/host/node-timing.js';
+import { createPcMachine, type PcMachine } from '../../../emulator/machine/pc-machine.js';
+import type { StopReason } from '../../../emulator/machine/run-loop.js';
+import { kvmSkipNote, kvmUsable } from './kvm-env.js';
+
+const BIOS = '/usr/share/seabios/bios-256k.bin';
+const VGABIOS = '/usr/share/seabios/vgabios-stdvga.bin';
+
+interface Booted {
+  machine: PcMachine;
+  debug: () => string;
+  logs: string[];
+  done: Promise<StopReason>;
+}
+
+function boot(bios: Uint8Array, onDebug?: (text: string, m: PcMachine) => void, irqchip: 'kernel' | 'userspace' = 'kernel'): Booted {
+  let debug = '';
+  const logs: string[] = [];
+  const choice = chooseBackend('kvm', false, (m) => { if (logs.length < 100) logs.push(m); }, 1, { irqchip });
+  const late: { m?: PcMachine } = {};
+  const machine = createPcMachine({
+    memoryBytes: 64 * 1024 * 1024,
+    bios,
+    vgaBios: existsSync(VGABIOS) ? new Uint8Array(readFileSync(VGABIOS)) : null,
+    deterministic: false,
+    timing: createNodeTiming(),
+    rtcStart: new Date(Date.UTC(2024, 0, 1)),
+    createCpu: choice.createCpu,
+    alignWindow: choice.alignWindow,
+    debugconOut: (bytes) => {
+      debug += Buffer.from(bytes).toString('latin1');
+      if (late.m) onDebug?.(debug, late.m);
+    },
+    log: (m) => { if (logs.length < 100) logs.push(m); },
+  });
+  late.m = machine;
+  return { machine, debug: () => debug, logs, done: machine.run() };
+}
+
+/** A 128 KiB BIOS image whose code at F000:0000 is `code`, with `jmp F000:0000` at the reset vector. */
+function tinyBios(code: number[]): Uint8Array {
+  const rom = new Uint8Array(128 * 1024).fill(0xf4);
+  rom.set(code, 0x10000);
+  rom.set([0xea, 0x00, 0x00, 0x00, 0xf0], 0x1fff0); // jmp far F000:0000
+  return rom;
+}
+
+describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
+  it.skipIf(!kvmUsable || !existsSync(BIOS))('boots SeaBIOS to "No bootable device"; the TypeScript PIC and IOAPIC stay untouched', async () => {
+    const b = boot(new Uint8Array(readFileSync(BIOS)), (text, m) => {
+      if (text.includes('No bootable device')) m.stop({ kind: 'requested', detail: 'reached No bootable device' });
+    });
+    const picBefore = JSON.stringify(b.machine.board.pic.saveState());
+    const ioapicBefore = JSON.stringify(b.machine.board.ioapic.saveState());
+    // Failsafe only (no timing assertion): nested KVM on TCG needs seconds to minutes.
+    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 400_000);
+    const reason = await b.done;
+    clearTimeout(failsafe);
+    console.log(`SeaBIOS on KVM (kernel irqchip): ${JSON.stringify(reason)}\n--- debugcon tail ---\n${b.debug().slice(-800)}\n--- log ---\n${b.logs.join('\n')}`);
+    expect(reason).toEqual({ kind: 'requested', detail: 'reached No bootable device' });
+    expect(b.debug()).toContain('SeaBIOS');
+    // The kernel answered the 8259 and IOAPIC: Vireo's own never saw an access.
+    expect(JSON.stringify(b.machine.board.pic.saveState())).toBe(picBefore);
+    expect(JSON.stringify(b.machine.board.ioapic.saveState())).toBe(ioapicBefore);
+  }, 420_000);
+
+  it.skipIf(!kvmUsable || !existsSync(BIOS))('lets the host event loop in every few ms while the guest runs (pause/stop latency)', async () => {
+    const b = boot(new Uint8Array(readFileSync(BIOS)));
+    // Lateness of 10 ms timers while the guest runs: how long a pause/stop message waits in a worker.
+    const late: number[] = [];
+    await new Promise<void>((resolve) => {
+      const arm = (): void => {
+        const due = performance.now() + 10;
+        setTimeout(() => {
+          late.push(performance.now() - due);
+          if (late.length >= 200) resolve();
+          else arm();
+        }, 10);
+      };
+      arm();
+    });
+    const t0 = performance.now();
+    b.machine.pause();
+    const pausedAfter = performance.now() - t0;
+    b.machine.stop({ kind: 'requested', detail: 'latency probe done' });
+    const reason = await b.done;
+    const sorted = [...late].sort((x, y) => x - y);
+    const pct = (p: number): string => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(2);
+    console.log(`event-loop lateness while the KVM guest runs (ms): median ${pct(0.5)}, p95 ${pct(0.95)}, max ${pct(1)}; ` +
+      `pause took effect in ${pausedAfter.toFixed(2)} ms`);
+    expect(reason).toEqual({ kind: 'requested', detail: 'latency probe done' });
+    expect(b.machine.runState).toBe('stopped');
+  }, 120_000);
+
+  it.skipIf(!kvmUsable)('a reset the guest asks for (port 0xCF9) restarts it at the reset vector with fresh in-kernel state', async () => {
+    const code = [
+      0xfa, 0x31, 0xc0, 0x8e, 0xd8, //             cli; xor ax, ax; mov ds, ax
+      0x80, 0x3e, 0x00, 0x05, 0x00, //             cmp byte [0x500], 0
+      0x75, 0x0f, //                               jne second (+15)
+      0xc6, 0x06, 0x00, 0x05, 0x01, //             mov byte [0x500], 1
+      0xb0, 0x11, 0xe6, 0x20, //                   ICW1 to the (in-kernel) 8259: it must be reset afterwards
+      0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, //       mov dx, 0xcf9; mov al, 6; out dx, al (hard reset)
+      // second: (offset 0x1b)
+      0xb0, 0x2a, 0xe6, 0xf4, //                   mov al, 42; out 0xf4, al (isa-debug-exit)
+      0xf4,
+    ];
+    const b = boot(tinyBios(code));
+    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
+    const reason = await b.done;
+    clearTimeout(failsafe);
+    expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });
+  }, 90_000);
+
+  it.skipIf(!kvmUsable)('a triple fault stops the machine with a readable error, not a hung worker', async () => {
+    const code = [
+      0xfa, //                                     cli
+      0x2e, 0x0f, 0x01, 0x1e, 0x30, 0x00, //       lidt [cs:0x30] (limit 0)
+      0xcc, //                                     int3 -> #GP -> #DF -> triple fault
+      0xb0, 0x2a, 0xe6, 0xf4, 0xf4, //             (never reached) isa-debug-exit
+    ];
+    const bios = tinyBios(code);
+    bios.fill(0, 0x10030, 0x10036); // IDTR image at F000:0030: limit 0, base 0
+    const b = boot(bios);
+    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
+    const reason = await b.done;
+    clearTimeout(failsafe);
+    console.log(`triple fault: ${JSON.stringify(reason)}`);
+    expect(reason.kind).toBe('error');
+    expect(reason.kind === 'error' ? reason.message : '').toMatch(/^the guest triple-faulted \(KVM_EXIT_SHUTDOWN/);
+    expect(b.machine.runState).toBe('stopped');
+  }, 90_000);
+
+  it.skipIf(!kvmUsable)('code KVM cannot run (fetched from MMIO) stops the machine with a readable error', async () => {
+    const bios = tinyBios([0xea, 0x00, 0x00, 0x00, 0xa0]); // jmp far A000:0000 (the VGA window: MMIO)
+    const b = boot(bios);
+    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
+    const reason = await b.done;
+    clearTimeout(failsafe);
+    console.log(`code in MMIO: ${JSON.stringify(reason)}`);
+    expect(reason.kind).toBe('error');
+    expect(reason.kind === 'error' ? reason.message : '').toMatch(/^KVM_EXIT_INTERNAL_ERROR suberror 1: EMULATION .* at a000:00000000$/);
+    expect(b.machine.runState).toBe('stopped');
+  }, 90_000);
+});
