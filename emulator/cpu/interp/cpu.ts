@@ -5,9 +5,11 @@
  * exception delivery with the double-fault / triple-fault rules (SDM Vol. 3A §6.15,
  * Table 6-5), external interrupts through `InterruptSource` (INTR + INTA), NMI with
  * blocking until IRET, the one-instruction interrupt shadow after MOV SS / POP SS / STI,
- * HLT, TF single-step traps, the A20 gate, reset state (SDM Vol. 3A §9.1.1, Table 9-1),
- * and the bridge to the x87/SIMD units (`CoprocessorHost`). Leaves out: SMM (RSM is #UD),
- * INIT/SIPI (machine/smp-cpus.ts resets and starts CPUs from outside), machine checks, debug-register breakpoints (DR0-DR7 are storage).
+ * HLT, TF single-step traps, debug-register breakpoints (debug-registers.ts: stepping
+ * instruction by instruction while DR7 enables any), the A20 gate, reset state (SDM Vol. 3A
+ * §9.1.1, Table 9-1), and the bridge to the x87/SIMD units (`CoprocessorHost`). Leaves
+ * out: SMM (RSM is #UD), INIT/SIPI (machine/smp-cpus.ts resets and starts CPUs from
+ * outside), machine checks, I/O breakpoints (DR7 R/W = 10b never match).
  *
  * Speed: no allocation per instruction; registers in typed arrays; lazy flags; software
  * TLB with a direct RAM fast path. `measureMips` (bench.ts) times a CPU-bound loop.
@@ -38,7 +40,7 @@ import type { PhysMap } from '../../memory/phys-map.js';
 import type { CoprocessorHost, ModRmOperand } from './coprocessor.js';
 import {
   ARITH_FLAGS, CR0_CD, CR0_ET, CR0_NW, CS, DS, EDI, EDX, ES, ESP, EXC_DF, EXC_NMI, EXC_PF, FS, GS, IF, LDTR,
-  SS, TR, VM, CR0_MP, CR0_TS, EXC_NM, TF, EXC_DB,
+  SS, TR, VM, CR0_MP, CR0_TS, EXC_NM, TF, EXC_DB, RF,
 } from './state.js';
 import { CachedExecutor } from './exec-cached.js';
 import type { CpuLogger } from './exec.js';
@@ -51,6 +53,7 @@ import { createSimdState, loadSimdState, resetSimdState, saveSimdState } from '.
 import { loadX87State, saveX87State } from './fpu/x87-state.js';
 import { parseCpuSnapshot, type InterpCpuSnapshot } from './snapshot.js';
 import { simdExecute, simdOwns } from './simd/simd.js';
+import { DR6_BS, instructionHits } from './debug-registers.js';
 
 /** Constructor dependencies of the interpreter. */
 export interface InterpCpuOptions {
@@ -202,6 +205,8 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     this.tscOffset = 0;
     this.alignCheck = false;
     this.refreshSegChecks();
+    this.watchHit = 0;
+    this.updateDebugState();
     this.flushTlb(false);
     this.checkPhysGeneration();
     this.flushDecodeCache();
@@ -224,20 +229,18 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
         }
         if (this.instructionsRetired >= target) return CpuExit.Yield;
         try {
-          if (singleStep || (this.flags & TF)) {
-            // One instruction on the slow path: after an interrupt shadow, or single-stepping
-            // with EFLAGS.TF (a #DB trap follows the instruction, SDM Vol. 3B §17.3.1.4).
+          if (singleStep || (this.flags & TF) || this.debugActive) {
+            // One instruction on the slow path: after an interrupt shadow, single-stepping
+            // with EFLAGS.TF (a #DB trap follows the instruction, SDM Vol. 3B §17.3.1.4), or
+            // with breakpoints enabled in DR7 (debug-registers.ts).
             const tf = (this.flags & TF) !== 0;
+            const debug = this.debugActive;
+            if (debug) this.beforeStepDebug();
             this.step();
             this.instructionsRetired++;
-            if (tf) {
+            if (tf || debug) {
               this.attention = true;
-              if ((this.flags & TF) && !this.halted && !this.ssShadow) {
-                this.dr[6] |= 0x4000;
-                this.instrStart = this.eip;
-                this.espStart = this.r32[ESP];
-                this.deliverInterrupt(EXC_DB, false, -1);
-              }
+              this.afterStepDebug(tf);
               continue;
             }
           }
@@ -585,6 +588,44 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     }
   }
 
+  /**
+   * Before an instruction while breakpoints are enabled: EFLAGS.RF suppresses (and is
+   * cleared by) this instruction's breakpoint check; an enabled instruction breakpoint at
+   * CS:EIP is a #DB fault with B0-B3 set (SDM Vol. 3B 17.3.1.1). Data breakpoint hits of
+   * the previous instruction are dropped unless a MOV SS shadow carried them over.
+   */
+  private beforeStepDebug(): void {
+    if (!this.debugCarry) this.watchHit = 0;
+    this.debugCarry = false;
+    if (this.flags & RF) { this.flags &= ~RF; return; }
+    const hits = instructionHits(this.dr, (this.segBase[CS] + this.eip) | 0);
+    if (hits !== 0) {
+      this.dr[6] = (this.dr[6] & ~0xf) | hits;
+      this.instrStart = this.eip;
+      this.espStart = this.r32[ESP];
+      this.raise(EXC_DB);
+    }
+  }
+
+  /**
+   * After an instruction stepped with TF or breakpoints: one #DB trap for the data
+   * breakpoints it hit (B0-B3) and/or the single step (BS), held back for one instruction
+   * after MOV SS / POP SS (SDM Vol. 3B 17.3.1.2, 17.3.1.4).
+   */
+  private afterStepDebug(tf: boolean): void {
+    const hits = this.watchHit;
+    if (this.ssShadow) { this.debugCarry = hits !== 0; return; }
+    this.watchHit = 0;
+    const bs = tf && (this.flags & TF) !== 0 && !this.halted;
+    if (hits === 0 && !bs) return;
+    if (hits !== 0) this.dr[6] = (this.dr[6] & ~0xf) | hits;
+    if (bs) this.dr[6] |= DR6_BS;
+    this.instrStart = this.eip;
+    this.espStart = this.r32[ESP];
+    this.deliverInterrupt(EXC_DB, false, -1);
+  }
+  private debugCarry = false;
+
   kick(): void {
     this.stopRequested = true;
     this.attention = true;
@@ -658,6 +699,7 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     for (const [k, lo, hi] of s.msrs) { this.msrLo.set(k | 0, lo | 0); this.msrHi.set(k | 0, hi | 0); }
     this.refreshSegChecks();
     this.updateAlignCheck();
+    this.updateDebugState();
     this.flushTlb(false);
     this.flushDecodeCache();
     this.attention = true;

@@ -11,8 +11,9 @@
  */
 import {
   CF, CR0_AM, CR0_ET, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, CR4_TSD, CS, EAX, EBX,
-  ECX, EDX, ESP, EXC_GP, EXC_NP, EXC_UD, FS, GS, IF, LDTR, OF, RF, SS, TR, VM, ZF,
+  ECX, EDX, ESP, EXC_GP, EXC_NP, EXC_UD, FS, GS, IF, LDTR, OF, RF, SS, TR, VM, ZF, CR4_DE, EXC_DB,
 } from './state.js';
+import { DR6_BD, DR7_GD, breakpointsEnabled, configureWatch } from './debug-registers.js';
 import { Executor } from './exec.js';
 import { cpuid, type CpuFeatures } from './features.js';
 import type { ApicMsrAccess, MsrValue } from '../../devices/apic/lapic.js';
@@ -48,6 +49,8 @@ export abstract class Executor0F extends Executor {
   /** MSR storage (low / high halves) for MSRs that are plain storage. */
   readonly msrLo = new Map<number, number>();
   readonly msrHi = new Map<number, number>();
+  /** DR7 enables at least one breakpoint: run instruction by instruction (cpu.ts). */
+  debugActive = false;
   sysenterCs = 0;
   sysenterEsp = 0;
   sysenterEip = 0;
@@ -523,15 +526,44 @@ export abstract class Executor0F extends Executor {
         return;
       }
       case 0x21: {
-        const i = n === 4 ? 6 : n === 5 ? 7 : n;
+        const i = this.debugRegisterIndex(n);
         this.r32[this.rm] = i === 6 ? this.dr[6] | 0xffff0ff0 : i === 7 ? this.dr[7] | 0x400 : this.dr[i];
         return;
       }
       default: {
-        const i = n === 4 ? 6 : n === 5 ? 7 : n;
+        const i = this.debugRegisterIndex(n);
         this.dr[i] = this.r32[this.rm];
+        if (i !== 6) this.updateDebugState();
       }
     }
+  }
+
+  /**
+   * DR index for MOV DRn: DR4/DR5 alias DR6/DR7 unless CR4.DE (then #UD); with DR7.GD set
+   * the access is a #DB fault with DR6.BD set and GD cleared (SDM Vol. 3B 17.2.2, 17.2.4).
+   */
+  private debugRegisterIndex(n: number): number {
+    if ((n === 4 || n === 5) && (this.cr4 & CR4_DE)) this.undefinedOpcode(0x121);
+    if (this.dr[7] & DR7_GD) {
+      this.dr[7] &= ~DR7_GD;
+      this.dr[6] |= DR6_BD;
+      this.updateDebugState();
+      this.raise(EXC_DB);
+    }
+    return n === 4 ? 6 : n === 5 ? 7 : n;
+  }
+
+  /**
+   * Follows DR0-DR3/DR7 (debug-registers.ts): `debugActive` makes the CPU run one
+   * instruction at a time with breakpoint checks; data breakpoints take their pages out
+   * of the TLB's RAM fast path (the TLB is flushed so no entry keeps it).
+   */
+  updateDebugState(): void {
+    const wasWatching = this.watch.active;
+    this.debugActive = breakpointsEnabled(this.dr[7]);
+    configureWatch(this.watch, this.dr);
+    if (this.watch.active || wasWatching) this.flushTlb(false);
+    this.attention = true;
   }
 
   private decodeModrmRegOnly(): void {

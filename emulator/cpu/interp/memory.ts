@@ -19,6 +19,7 @@ import type { VmOps } from '../backend.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { PhysMap } from '../../memory/phys-map.js';
 import type { CodeWatch } from '../../memory/code-watch.js';
+import { DataWatch, watchHits, watchesPage } from './debug-registers.js';
 import { CpuState, CR0_PG, CR0_WP, CR4_PAE, CR4_PGE, CR4_PSE, EXC_PF } from './state.js';
 
 /** TLB flag bits (per linear page). */
@@ -70,6 +71,11 @@ export class MemoryCore extends CpuState {
    */
   fetchPage = -1;
   fetchDelta = 0;
+
+  /** Enabled data breakpoints (debug-registers.ts); their pages never get the TLB's RAM bits. */
+  readonly watch = new DataWatch();
+  /** B0-B3 of data breakpoints hit by the current instruction (reported after it, as a trap). */
+  watchHit = 0;
 
   /** A20 gate: when false, physical bit 20 is forced to 0. */
   a20 = true;
@@ -177,6 +183,8 @@ export class MemoryCore extends CpuState {
         this.tlbData[page] = rp * 4096;
         if (wp === rp) f |= TLB_RAM_W;
       }
+      // Watched by a data breakpoint: every access takes the slow path, which checks it.
+      if (this.watch.active && watchesPage(this.watch, page)) f &= ~(TLB_RAM_R | TLB_RAM_W);
     }
     this.tlbPhys[page] = physPage;
     this.tlbFlags[page] = f;
@@ -363,10 +371,20 @@ export class MemoryCore extends CpuState {
 
   // ---------------------------------------------------------------- linear access (fast path + slow path)
 
+  /**
+   * Records the data breakpoints an access hits (reported as a #DB trap after the
+   * instruction); `attention` makes REP string instructions stop after this iteration.
+   */
+  private noteWatch(lin: number, size: number, write: boolean): void {
+    const hits = watchHits(this.watch, lin, size, write);
+    if (hits !== 0) { this.watchHit |= hits; this.attention = true; }
+  }
+
   /** Reads a byte at a linear address with the current privilege. */
   readU8(lin: number): number {
     const p = lin >>> 12;
     if ((this.tlbFlags[p] & this.readMask) === this.readMask) return this.u8[this.tlbData[p] + (lin & 0xfff)];
+    if (this.watch.active) this.noteWatch(lin, 1, false);
     return this.physRead8(this.translate(lin, false, false));
   }
 
@@ -375,6 +393,7 @@ export class MemoryCore extends CpuState {
     const p = lin >>> 12;
     if ((lin & 0xfff) !== 0xfff) {
       if ((this.tlbFlags[p] & this.readMask) === this.readMask) return this.view.getUint16(this.tlbData[p] + (lin & 0xfff), true);
+      if (this.watch.active) this.noteWatch(lin, 2, false);
       return this.physRead16(this.translate(lin, false, false));
     }
     return this.readU8(lin) | (this.readU8(lin + 1) << 8);
@@ -385,6 +404,7 @@ export class MemoryCore extends CpuState {
     const p = lin >>> 12;
     if ((lin & 0xfff) <= 0xffc) {
       if ((this.tlbFlags[p] & this.readMask) === this.readMask) return this.view.getInt32(this.tlbData[p] + (lin & 0xfff), true);
+      if (this.watch.active) this.noteWatch(lin, 4, false);
       return this.physRead32(this.translate(lin, false, false));
     }
     // Cross-page: translate both pages before reading.
@@ -401,6 +421,7 @@ export class MemoryCore extends CpuState {
       if (this.codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
       return;
     }
+    if (this.watch.active) this.noteWatch(lin, 1, true);
     this.physWrite8(this.translate(lin, true, false), v);
   }
 
@@ -414,9 +435,11 @@ export class MemoryCore extends CpuState {
         if (this.codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
         return;
       }
+      if (this.watch.active) this.noteWatch(lin, 2, true);
       this.physWrite16(this.translate(lin, true, false), v);
       return;
     }
+    if (this.watch.active) this.noteWatch(lin, 2, true);
     const a = this.translate(lin, true, false);
     const b = this.translate(lin + 1, true, false);
     this.physWrite8(a, v);
@@ -433,9 +456,11 @@ export class MemoryCore extends CpuState {
         if (this.codePage[o >>> 12] !== 0) this.codeWatch.pageWritten(o >>> 12);
         return;
       }
+      if (this.watch.active) this.noteWatch(lin, 4, true);
       this.physWrite32(this.translate(lin, true, false), v);
       return;
     }
+    if (this.watch.active) this.noteWatch(lin, 4, true);
     this.translate(lin, true, false);
     this.translate(lin + 3, true, false);
     for (let i = 0; i < 4; i++) this.physWrite8(this.translate(lin + i, true, false), v >> (i * 8));

@@ -82,7 +82,7 @@ export class CpuState {
   gdtBase = 0; gdtLimit = 0; idtBase = 0; idtLimit = 0x3ff;
 
   cr0 = CR0_ET; cr2 = 0; cr3 = 0; cr4 = 0;
-  /** Debug registers DR0-DR7 (storage only). */
+  /** Debug registers DR0-DR7 (breakpoints: debug-registers.ts). */
   readonly dr = new Int32Array(8);
   /** Current privilege level. */
   cpl = 0;

@@ -9,8 +9,7 @@
  * Follows Intel SDM Vol. 3A ch. 3 (segmentation), ch. 5 (protection: 5.8 call gates),
  * ch. 6 (interrupts: 6.12 handler procedures and tasks, 6.13 error codes), ch. 7 (task
  * management), ch. 20 (v86 mode), Vol. 1 §18.5 (I/O permission bitmap), Vol. 2 pseudo-code
- * of CALL, JMP, RET, IRET, INT n, LAR/LSL. Leaves out: VME/PVI virtual interrupt flags, debug-register
- * breakpoints. Stack accesses are checked
+ * of CALL, JMP, RET, IRET, INT n, LAR/LSL. VME/PVI live in vme.ts. Stack accesses are checked
  * against SS (segment-checks.ts) except the pushes onto a new inner stack.
  */
 import {
