@@ -163,6 +163,7 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     this.logger = opts.log;
     this.features = { ...DEFAULT_FEATURES, apic: opts.apic !== undefined, ...opts.features };
     this.apicMsr = opts.apic;
+    this.pse36 = this.features.pse36;
     this.apicId = opts.apicId ?? 0;
     this.tscSource = opts.tsc;
     this.onFerr = opts.onFerr;

@@ -25,6 +25,8 @@ export interface CpuFeatures {
   nx: boolean;
   /** MTRR MSRs (kept as storage only). */
   mtrr: boolean;
+  /** PSE-36: physical address bits 32-35 in 4 MiB PDEs of 32-bit paging (memory.ts). */
+  pse36: boolean;
   /** Virtual-8086 mode extensions and protected-mode virtual interrupts (CR4.VME/PVI accepted; vme.ts). */
   vme: boolean;
   /** Family / model / stepping reported in leaf 1. */
@@ -39,7 +41,7 @@ export interface CpuFeatures {
  * unless the board has one.
  */
 export const DEFAULT_FEATURES: Readonly<CpuFeatures> = {
-  fpu: true, mmx: true, fxsr: true, sse: true, sse2: true, apic: false, nx: true, mtrr: true, vme: true,
+  fpu: true, mmx: true, fxsr: true, sse: true, sse2: true, apic: false, nx: true, mtrr: true, vme: true, pse36: true,
   family: 6, model: 6, stepping: 3,
 };
 
@@ -60,6 +62,7 @@ export function cpuidLeaf1Edx(f: CpuFeatures): number {
   edx |= 1 << 13; // PGE
   edx |= 1 << 15; // CMOV
   edx |= 1 << 16; // PAT
+  if (f.pse36) edx |= 1 << 17; // PSE-36
   if (f.sse2) edx |= 1 << 19; // CLFLUSH (a no-op here; line size reported in leaf 1 EBX)
   if (f.mmx) edx |= 1 << 23;
   if (f.fxsr) edx |= 1 << 24;

@@ -28,6 +28,27 @@ describe('memory', () => {
     expect(on.mem.u8[0]).not.toBe(0x77);
   });
 
+  it('PSE-36: PDE bits 13-16 of a 4 MiB page are physical address bits 32-35', () => {
+    for (const pse36 of [true, false]) {
+      const log: string[] = [];
+      // mov [0x401008],eax ; hlt
+      const b = flat32([0xa3, 0x08, 0x10, 0x40, 0x00, 0xf4], {
+        features: { pse36 },
+        mmioWrite: (gpa, size) => { log.push(`w ${gpa.toString(16)} ${size}`); },
+      });
+      const v = b.mem.view;
+      v.setUint32(0x10000, 0x83, true); // 0-4 MiB identity (code, stack)
+      v.setUint32(0x10004, 0x83 | (0x5 << 13), true); // 4-8 MiB -> 0x5_0000_0000
+      b.cpu.r32[0] = 0x1234;
+      b.cpu.writeCr4(CR4_PSE);
+      b.cpu.cr3 = 0x10000;
+      b.cpu.writeCr0(b.cpu.cr0 | CR0_PG);
+      b.cpu.run(10);
+      if (pse36) expect(log).toEqual(['w 500001008 4']);
+      else { expect(log).toEqual([]); expect(v.getUint32(0x1008, true)).toBe(0x1234); }
+    }
+  });
+
   it('unbacked physical pages go through mmioRead/mmioWrite with the right address and size', () => {
     const log: string[] = [];
     // mov eax,[0xfee00030] ; mov [0xfee000b0],eax ; hlt

@@ -5,8 +5,9 @@
  *
  * Follows Intel SDM Vol. 3A ch. 4 (4.3 32-bit paging, 4.4 PAE paging, 4.7 page-fault
  * exceptions, 4.10 TLBs). Physical accesses below 4 GiB whose page is backed by RAM go
- * straight to `GuestMemory.u8`; everything else (MMIO, ROM writes, >= 4 GiB) goes through
- * `VmOps.mmioRead/mmioWrite`. Leaves out: PSE-36, PCID, SMEP/SMAP, protection keys, the
+ * straight to `GuestMemory.u8`; everything else (MMIO, ROM writes, >= 4 GiB: what PAE and
+ * PSE-36 4 MiB pages can reach) goes through `VmOps.mmioRead/mmioWrite`. Leaves out:
+ * reserved-bit checks of 32-bit paging entries (PSE-36 PDE bits 17-21), PCID, SMEP/SMAP, protection keys, the
  * PDPTE register cache (PDPTEs are read on every walk), caching attributes (PAT/MTRR have
  * no effect). Segment checks on data accesses live one layer up (segment-checks.ts): the
 functions here take linear addresses.
@@ -77,6 +78,8 @@ export class MemoryCore extends CpuState {
   /** B0-B3 of data breakpoints hit by the current instruction (reported after it, as a trap). */
   watchHit = 0;
 
+  /** PSE-36 (CPUID.1:EDX bit 17): 4 MiB pages of 32-bit paging reach physical addresses up to 2^36. */
+  pse36 = true;
   /** A20 gate: when false, physical bit 20 is forced to 0. */
   a20 = true;
   /** IA32_EFER (only NXE, bit 11, has an effect). */
@@ -263,6 +266,8 @@ export class MemoryCore extends CpuState {
         const upd = pde | ACCESSED | (write ? DIRTY : 0);
         if (upd !== pde) { this.physWrite32(pdeAddr, upd); pde = upd; }
         physPage = ((pde >>> 12) & ~0x3ff) + ((linear >>> 12) & 0x3ff);
+        // PSE-36: PDE bits 13-16 are physical address bits 32-35 (SDM Vol. 3A 4.3, Table 4-4).
+        if (this.pse36) physPage += ((pde >>> 13) & 0xf) * 0x100000;
         large = true;
         global = (pde & G) !== 0;
         dirty = (pde & DIRTY) !== 0;
