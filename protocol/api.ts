@@ -32,6 +32,8 @@ export const VmEntry = z.object({
   stateReason: z.string().optional(),
   /** While the VM has a worker: the CPU backend actually in use (the config's `backend` is the request). */
   backendInUse: z.enum(['interp', 'kvm']).optional(),
+  /** Why that backend runs (e.g. "KVM is not usable: permission denied on /dev/kvm: add your user to the kvm group"). */
+  backendReason: z.string().optional(),
   /**
    * While the VM has a worker and its config asks for `serial.pty`: the host pseudo-terminal
    * connected to its COM1 (`path`, e.g. /dev/pts/5), or why there is none (`error`, e.g. on

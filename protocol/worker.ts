@@ -22,6 +22,8 @@ export const WorkerMachineConfig = z.object({
    * runs in a `backend` message.
    */
   backend: z.enum(['interp', 'kvm', 'auto']).default('interp'),
+  /** Under KVM: Hyper-V enlightenments (CPUID "Microsoft Hv"; on for Windows guests, as virt-manager). */
+  hyperv: z.boolean().default(false),
   /** IDE drives: disks and CD-ROMs (a null path is an empty CD-ROM drive). */
   drives: z.array(z.object({
     kind: z.enum(['disk', 'cdrom']),

@@ -62,7 +62,7 @@ async function start(config: WorkerMachineConfig): Promise<void> {
   const bios = loadFirmware('bios-256k.bin', only(config.biosPath)).bytes;
   const vgaBios = loadFirmware('vgabios-stdvga.bin', only(config.vgaBiosPath)).bytes;
   // Before any image is opened: a refused backend (KVM unusable, several vCPUs) leaves nothing to undo.
-  const backend = chooseBackend(config.backend, config.deterministic, (message) => send({ type: 'log', message }), config.cpus);
+  const backend = chooseBackend(config.backend, config.deterministic, (message) => send({ type: 'log', message }), config.cpus, { hyperv: config.hyperv });
   send({ type: 'backend', kind: backend.kind, reason: backend.reason });
   const drives: AttachedDrive[] = await openDrives(config.drives);
   runningDrives = drives;

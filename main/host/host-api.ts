@@ -129,8 +129,12 @@ export function createHostApi(options: HostApiOptions): HostApi {
 
   function entryOf(config: VmConfig): VmEntry {
     const backendInUse = supervisor.backendInUseOf(config.id);
+    const backendReason = supervisor.backendReasonOf(config.id);
     const serialPty = supervisor.serialPtyOf(config.id);
-    return { config, ...supervisor.stateOf(config.id), ...(backendInUse ? { backendInUse } : {}), ...(serialPty ? { serialPty } : {}) };
+    return {
+      config, ...supervisor.stateOf(config.id), ...(backendInUse ? { backendInUse } : {}), ...(backendReason ? { backendReason } : {}),
+      ...(serialPty ? { serialPty } : {}),
+    };
   }
 
   /** Refuses to change a VM that has a worker. */

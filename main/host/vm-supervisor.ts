@@ -137,14 +137,21 @@ export function workerConfigFor(vm: VmConfig): WorkerMachineConfig {
   }
   // The NIC Vireo emulates is virtio-net; e1000/rtl8139 are not emulated yet, so such a VM runs without one.
   const net = vm.network.mode === 'user' && vm.network.model === 'virtio' ? 'user' as const : 'none' as const;
-  // `auto` stays on the interpreter until the KVM backend boots Linux guests (issue 10);
-  // `kvm` asks for KVM, and the worker refuses to start with the reason when it is unusable.
-  const backend = vm.backend === 'kvm' ? 'kvm' as const : 'interp' as const;
+  // `auto`: the worker takes KVM when /dev/kvm is usable (not PVM, one vCPU) and says why not
+  // otherwise; `kvm` asks for KVM, and the worker refuses to start with the reason when it is unusable.
+  const backend = vm.backend;
+  // Hyper-V enlightenments for Windows guests under KVM, as virt-manager's Windows defaults.
+  const hyperv = isWindowsOs(vm.os.id);
   return {
-    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, backend, drives, net, portForwards: [], virtioExtras: true, tablet: vm.input?.tablet ?? true, name: vm.name,
+    memoryBytes: vm.memoryMiB * 1024 * 1024, cpus: vm.cpus, deterministic: false, backend, hyperv, drives, net, portForwards: [], virtioExtras: true, tablet: vm.input?.tablet ?? true, name: vm.name,
     ...(first ? { boot: first } : {}),
     ...(vnc?.enabled && vnc.password ? { vnc: { port: vnc.port, password: vnc.password } } : {}),
   };
+}
+
+/** Whether an OS id (Vireo's presets or osinfo-db) names Windows: win10, win2k22, http://microsoft.com/win/11, ... */
+export function isWindowsOs(osId: string): boolean {
+  return /^win/i.test(osId) || /microsoft\.com\/win/i.test(osId);
 }
 
 /** Human-readable text for a worker stop reason. */
@@ -183,8 +190,9 @@ interface WorkerRun {
   /** What `serialPtyOf` reports for this run (undefined: the config does not ask for a pty). */
   ptyInfo: SerialPtyInfo | undefined;
   last: { instructions: number; atPerfMs: number; elu: EventLoopUtilization };
-  /** The CPU backend the worker reported (null until it says). */
+  /** The CPU backend the worker reported (null until it says), and why. */
   backend: 'interp' | 'kvm' | null;
+  backendReason: string | null;
 }
 
 interface StateWaiter {
@@ -265,6 +273,12 @@ export class VmSupervisor {
     return s?.run && ACTIVE.has(s.state) ? s.run.backend : null;
   }
 
+  /** Why VM `id`'s worker runs the backend it does, while it has one; else null. */
+  backendReasonOf(id: string): string | null {
+    const s = this.sessions.get(id);
+    return s?.run && ACTIVE.has(s.state) ? s.run.backendReason : null;
+  }
+
   /**
    * While VM `id` has a worker and its config asks for `serial.pty`: the pseudo-terminal's
    * path, or why there is none. Otherwise null.
@@ -310,7 +324,7 @@ export class VmSupervisor {
       throw new ApiError('internal', `${this.describeVm(vm.id)}: the emulator worker could not be created: ${errorText(err)}`);
     }
     const run: WorkerRun = {
-      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null, pty: null, ptyInfo: undefined, backend: null,
+      worker, exitExpected: false, pending: new Map(), vnc: new Map(), vncPort: null, pty: null, ptyInfo: undefined, backend: null, backendReason: null,
       last: { instructions: 0, atPerfMs: performance.now(), elu: worker.performance.eventLoopUtilization() },
     };
     s.run = run;
@@ -815,6 +829,7 @@ export class VmSupervisor {
         return;
       case 'backend':
         run.backend = msg.kind;
+        run.backendReason = msg.reason;
         this.log(s.id, `cpu backend: ${msg.kind} (${msg.reason})`);
         return;
       case 'rfb-data': {

@@ -130,12 +130,14 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
       <div className="field">
         <label htmlFor={idOf('backend')}>CPU backend (requested)</label>
         <select value={form.backend} disabled={locked} onChange={(e) => update({ backend: e.target.value as EditorForm['backend'] })} {...aria('backend', true)}>
-          <option value="auto">auto (the interpreter for now; KVM once it boots Linux guests)</option>
+          <option value="auto">auto (KVM when /dev/kvm is usable and the VM has one CPU, else the interpreter)</option>
           <option value="interp">interp (Vireo's x86 interpreter)</option>
-          <option value="kvm">kvm (experimental: Linux /dev/kvm, one vCPU)</option>
+          <option value="kvm">kvm (Linux /dev/kvm, one vCPU)</option>
         </select>
         <p id={`${idOf('backend')}-hint`} className="hint">
-          {vm.backendInUse ? `In use now: ${vm.backendInUse === 'kvm' ? 'KVM' : 'interpreter'}.` : 'The backend in use is shown while the VM runs.'}
+          {vm.backendInUse
+            ? `In use now: ${vm.backendInUse === 'kvm' ? 'KVM' : 'interpreter'}${vm.backendReason ? ` (${vm.backendReason})` : ''}.`
+            : 'The backend in use is shown while the VM runs.'}
         </p>
         {errorOf('backend')}
       </div>
@@ -146,7 +148,7 @@ export function VmEditor({ vm, tab }: { vm: VmEntry; tab: EditorTab }) {
         <dt>Firmware</dt><dd>{config.firmware === 'uefi' ? 'UEFI' : 'BIOS'}</dd>
         <dt>Boot order</dt><dd>{config.bootOrder.map((d) => BOOT_LABELS[d]).join(', ')}</dd>
         <dt>Network</dt><dd>{config.network.mode === 'none' ? 'None' : `User-mode NAT (${config.network.model})`}</dd>
-        <dt>CPU backend</dt><dd>{config.backend}{vm.backendInUse ? ` (in use: ${vm.backendInUse})` : ''}</dd>
+        <dt>CPU backend</dt><dd>{config.backend}{vm.backendInUse ? ` (in use: ${vm.backendInUse}${vm.backendReason ? `: ${vm.backendReason}` : ''})` : ''}</dd>
         <dt>Created</dt><dd>{formatDateTime(config.createdAt)}</dd>
         <dt>ID</dt><dd><code>{config.id}</code></dd>
       </dl>
