@@ -279,6 +279,8 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
   private countStartNs = 0;
   private countAtStart = 0;
   private timerHandle: TimerHandle | undefined;
+  /** Virtual time `timerHandle` fires at (meaningful while it is set). */
+  private timerDueNs = 0;
   // TSC-deadline: the MSR (exact dwords) and the armed virtual deadline.
   private tscDeadlineLo = 0;
   private tscDeadlineHi = 0;
@@ -609,8 +611,9 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
         this.sendIcr();
         return;
       case APIC_ICR2: this.icrHi = (value & 0xff00_0000) >>> 0; return;
-      case APIC_TMICT: this.writeInitialCount(value); return;
+      case APIC_TMICT: this.catchUpTimer(); this.writeInitialCount(value); return;
       case APIC_TDCR: {
+        this.catchUpTimer();
         this.rebaseCounter();
         this.tdcr = value & 0xb;
         this.armCounter();
@@ -639,6 +642,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
   }
 
   private writeLvt(n: number, value: number): void {
+    if (n === LVT_TIMER) this.catchUpTimer();
     const old = this.lvt[n]!;
     let writable: number = LVT_WRITABLE[n]!;
     if (n === LVT_TIMER && this.tscDeadlineSupported) writable |= APIC_LVT_TIMER_TSCDEADLINE;
@@ -757,7 +761,26 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     if (t < this.countAtStart) deadline = this.countStartNs + this.countAtStart * per;
     else if (this.timerMode !== APIC_LVT_TIMER_PERIODIC || this.initialCount === 0) return;
     else deadline = this.countStartNs + (this.countAtStart + (Math.floor((t - this.countAtStart) / this.initialCount) + 1) * this.initialCount) * per;
+    this.timerDueNs = deadline;
     this.timerHandle = this.opts.scheduler.at(deadline, () => this.counterExpired(deadline));
+  }
+
+  /**
+   * Delivers a timer expiry that is already due in virtual time but whose callback has not
+   * run yet. Timers fire when the run loop advances the clock, between CPU chunks, while
+   * register reads see time move within a chunk; so a guest can reprogram the timer after
+   * its count ran out and before the expiry was delivered. On hardware the interrupt was
+   * raised when the count reached zero (SDM 11.5.4), so it must not be lost to the
+   * rewrite: every change of the timer's registers calls this first. (Linux in APIC mode
+   * with one CPU slept forever in its ATA probe: a one-shot expiry was cancelled by an LVT
+   * timer write and never delivered.)
+   */
+  private catchUpTimer(): void {
+    if (this.timerHandle === undefined || this.timerDueNs > this.opts.clock.nowNs()) return;
+    this.timerHandle.cancel();
+    this.timerHandle = undefined;
+    if (this.timerMode === APIC_LVT_TIMER_TSCDEADLINE) this.deadlineExpired();
+    else this.counterExpired(this.timerDueNs);
   }
 
   private counterExpired(deadline: number): void {
@@ -768,6 +791,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     let next = deadline + this.initialCount * per;
     const now = this.opts.clock.nowNs();
     if (next <= now) next += Math.ceil((now - next + 1) / (this.initialCount * per)) * this.initialCount * per; // late: skip
+    this.timerDueNs = next;
     this.timerHandle = this.opts.scheduler.at(next, () => this.counterExpired(next));
   }
 
@@ -779,6 +803,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
   }
 
   private writeTscDeadline(lo: number, hi: number): void {
+    this.catchUpTimer();
     if (this.timerMode !== APIC_LVT_TIMER_TSCDEADLINE) return; // ignored in other modes
     const tsc = this.opts.tsc;
     if (tsc === undefined) return;
@@ -796,6 +821,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
 
   private armDeadlineAt(ns: number): void {
     this.tscDeadlineNs = ns;
+    this.timerDueNs = ns;
     this.timerHandle = this.opts.scheduler.at(ns, () => this.deadlineExpired());
   }
 
