@@ -14,6 +14,7 @@ import type { HostTiming } from './host-timing.js';
 import { rateLimitedLog } from './rate-limited-log.js';
 import { bootOrderPaths, scsiTargets, type AttachedDrive } from './drives.js';
 import type { VirtioScsiUnitConfig } from '../devices/virtio/virtio-scsi.js';
+import type { GuestProfiler } from './guest-profiler.js';
 import { RunLoop, type RunState, type StopReason } from './run-loop.js';
 import { SmpCpus } from './smp-cpus.js';
 
@@ -60,6 +61,8 @@ export interface PcMachineOptions {
   alignWindow?: (buffer: SharedArrayBuffer) => number;
   /** Called on run-state changes. */
   onState?: (state: RunState) => void;
+  /** Samples where the guest executes after every chunk (`vireo run --profile`). */
+  profiler?: GuestProfiler;
 }
 
 /** A virtual PC. */
@@ -147,6 +150,7 @@ export class PcMachine {
       opts.timing,
       {
         deterministic: opts.deterministic, onState: opts.onState,
+        ...(opts.profiler ? { onChunk: (c: CpuBackend) => opts.profiler!.sample(c) } : {}),
         // KVM: the in-kernel timers and the guest TSC follow host time, so the board's timers
         // must too (no stolen-time cut), and each slice is one bounded KVM_RUN stretch so the
         // host's messages and I/O completions get a turn every few ms.

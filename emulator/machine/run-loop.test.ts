@@ -247,6 +247,24 @@ describe('RunLoop stolen time (real-time mode)', () => {
     expect(timing.t).toBeGreaterThanOrEqual(54);
   });
 
+  it('with maxRunningStepMs Infinity (KVM) virtual time is host time: host turns count', async () => {
+    const cpu = new ScriptedCpu();
+    const clock = new VirtualClock();
+    const timing = fakeTiming();
+    const reads: number[] = [];
+    const loop = new RunLoop({ cpu, clock, reset: () => cpu.reset() }, timing,
+      { deterministic: false, chunkInstructions: 1000, maxRunningStepMs: Infinity, sliceMs: 4 });
+    cpu.onRun = () => {
+      timing.t += 5;
+      reads.push(clock.nowNs());
+      if (reads.length === 10) loop.stop({ kind: 'requested', detail: 'test' });
+      return CpuExit.Yield;
+    };
+    await loop.run();
+    // 5 ms of execution plus a 1 ms yield per slice: 6 ms of virtual time per slice.
+    expect(reads.at(-1)! - reads[0]!).toBeCloseTo(9 * 6e6, -3);
+  });
+
   it('gives the time left out back while the guest is halted', async () => {
     const cpu = new ScriptedCpu();
     const clock = new VirtualClock();

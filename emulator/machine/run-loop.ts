@@ -30,6 +30,9 @@ import { CpuExit, type CpuBackend } from '../cpu/backend.js';
 import type { VirtualClock } from '../time/clock.js';
 import type { HostTiming } from './host-timing.js';
 
+/** Instructions per `cpu.run` call unless `chunkInstructions` says otherwise. */
+export const DEFAULT_CHUNK_INSTRUCTIONS = 50_000;
+
 /** Run state of the loop. */
 export type RunState = 'running' | 'paused' | 'stopped';
 
@@ -71,10 +74,17 @@ export interface RunLoopOptions {
   /**
    * Real-time mode: the most virtual time that passes across one host stall while the
    * CPU runs, in ms (default 10); the rest of a longer stall is dropped (stolen time).
+   * `Infinity`: virtual time is host time, nothing is left out (KVM, whose guest TSC and
+   * in-kernel timers follow the host clock).
    */
   maxRunningStepMs?: number;
   /** Called on every state change. */
   onState?: (state: RunState) => void;
+  /**
+   * Called after every chunk of guest execution (`chunkInstructions` instructions unless
+   * the CPU stopped earlier): a sampling profiler's hook (guest-profiler.ts).
+   */
+  onChunk?: (cpu: CpuBackend) => void;
 }
 
 /** Drives a machine until it stops. One loop per machine. */
@@ -105,7 +115,7 @@ export class RunLoop {
   ) {
     this.nsPerInstr = opts.nsPerInstruction ?? 1;
     this.sliceMs = opts.sliceMs ?? 8;
-    this.chunk = opts.chunkInstructions ?? 50_000;
+    this.chunk = opts.chunkInstructions ?? DEFAULT_CHUNK_INSTRUCTIONS;
     this.maxStepMs = opts.maxRunningStepMs ?? 10;
   }
 
@@ -198,6 +208,7 @@ export class RunLoop {
         }
       }
       let exit = cpu.run(budget);
+      this.opts.onChunk?.(cpu);
       this.advanceClock();
       if (this.resetRequested) {
         this.resetRequested = false;
@@ -259,7 +270,7 @@ export class RunLoop {
 
   /** Lets the host's event loop run between slices; that host time is not the guest's. */
   private async yieldToHost(): Promise<void> {
-    if (this.opts.deterministic) { await this.timing.yield(); return; }
+    if (this.opts.deterministic || this.maxStepMs === Infinity) { await this.timing.yield(); return; }
     const before = this.timing.nowMs();
     await this.timing.yield();
     const after = this.timing.nowMs();

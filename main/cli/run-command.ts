@@ -4,7 +4,7 @@
  * isa-debug-exit, a timeout or a string in the output.
  */
 import { writeFileSync } from 'node:fs';
-import { chooseBackend, closeDrives, createPcMachine, hostEntropy, parseHostForward, startUserNetwork, type StartedNetwork, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type BackendChoice, type DriveSpec, type StopReason } from '../../emulator/index.js';
+import { DEFAULT_CHUNK_INSTRUCTIONS, GuestProfiler, chooseBackend, closeDrives, createPcMachine, hostEntropy, parseHostForward, startUserNetwork, type StartedNetwork, createNodeTiming, loadFirmware, openDrives, type AttachedDrive, type BackendChoice, type DriveSpec, type StopReason } from '../../emulator/index.js';
 import { openSink, StringWatcher, type ByteSink } from './sinks.js';
 import { listenAgentSocket, type AgentSocket } from './agent-socket.js';
 import { parseRunOptions, RUN_USAGE, type RunOptions } from './run-options.js';
@@ -80,6 +80,7 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
   const agent: AgentSocket | undefined = opts.agentSocket === undefined ? undefined
     : await listenAgentSocket(opts.agentSocket, (b) => machineForAgent.input?.(b), (m) => process.stderr.write(`vireo run: ${m}\n`));
 
+  const profiler = opts.profile !== undefined ? new GuestProfiler() : undefined;
   let machine: ReturnType<typeof createPcMachine>;
   try {
     machine = createPcMachine({
@@ -104,6 +105,7 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
       serialOut: (bytes) => { serialSink?.write(bytes); watcher?.feed(bytes); },
       debugconOut: (bytes) => { debugSink?.write(bytes); watcher?.feed(bytes); },
       log: debugLog,
+      profiler,
     });
     if (opts.balloonTargetBytes !== undefined) machine.setBalloonTarget(opts.balloonTargetBytes);
   } catch (e) {
@@ -146,6 +148,7 @@ async function runMachine(opts: RunOptions, bios: Uint8Array, vgaBios: Uint8Arra
     await agent?.close();
   }
 
+  if (profiler && opts.profile !== undefined) writeFileSync(opts.profile, profiler.report(DEFAULT_CHUNK_INSTRUCTIONS));
   if (opts.screenText) process.stdout.write(machine.screenText() + '\n');
   if (opts.screenshot !== undefined) writeFileSync(opts.screenshot, machine.screenshotPng());
 

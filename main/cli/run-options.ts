@@ -43,6 +43,8 @@ export interface RunOptions {
   balloonTargetBytes: number | undefined;
   /** UNIX socket bridged to the guest agent port (`org.qemu.guest_agent.0`). */
   agentSocket: string | undefined;
+  /** Where to write the guest profile (emulator/machine/guest-profiler.ts) when the run ends. */
+  profile: string | undefined;
 }
 
 /** The usage text of `vireo run`. */
@@ -66,12 +68,20 @@ export const RUN_USAGE = `usage: vireo run [options]
   --device virtio-rng|virtio-balloon|virtio-serial|virtio-tablet   add a virtio device (repeatable)
   --balloon SIZE         ask the guest to shrink to SIZE of RAM through virtio-balloon (adds the device)
   --agent-socket PATH    serve the guest agent port org.qemu.guest_agent.0 on UNIX socket PATH (adds virtio-serial)
+  --profile PATH         sample where the guest executes (CS:EIP every 50 000 instructions) and write the
+                         counts to PATH when the run ends (name them with scripts/guest-profile.mjs)
   --backend interp|kvm|auto        CPU backend (default interp; auto = KVM when /dev/kvm is usable, and says why not)
   --hyperv on|off        KVM: Hyper-V enlightenments for Windows guests (relaxed, vapic, spinlocks, vpindex,
                          runtime, time, synic, stimer, frequencies, tlbflush, ipi; default off)
   --kvm-irqchip kernel|userspace   KVM: interrupt controllers in the kernel (default) or Vireo's own (debugging)
 exit status: the guest's isa-debug-exit code, 0 on power-off or --exit-on, 124 on
 --timeout, 1 with a message on errors.`;
+
+/** An optional path option: absent stays undefined, an empty value is refused. */
+function nonEmpty(value: string | undefined, option: string): string | undefined {
+  if (value !== undefined && value.trim() === '') throw new Error(`${option}: expected a file path`);
+  return value;
+}
 
 /** Parses a memory size: plain numbers are MiB; K/M/G/T suffixes (binary). */
 export function parseMemorySize(text: string, option: string): number {
@@ -144,6 +154,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
       device: { type: 'string', multiple: true },
       balloon: { type: 'string' },
       'agent-socket': { type: 'string' },
+      profile: { type: 'string' },
     },
   });
   if (positionals.length > 0) throw new Error(`unexpected argument "${positionals[0]}" (see vireo run --help)`);
@@ -191,6 +202,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
     devices,
     balloonTargetBytes,
     agentSocket,
+    profile: nonEmpty(values.profile, '--profile'),
     // The interpreter stays the command's default, as TCG is QEMU's: runs and benchmarks are
     // reproducible unless KVM is asked for (the app's VMs default to auto).
     backend: oneOf(values.backend ?? 'interp', '--backend', ['interp', 'kvm', 'auto'] as const),
