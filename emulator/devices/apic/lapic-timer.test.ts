@@ -240,6 +240,36 @@ describe('an expiry that is due but not yet delivered survives a reprogramming',
     expect(drain(lapic)).toEqual([0x50]);
   });
 
+  it('a tiny one-shot count that ran out while the write was being handled still fires', () => {
+    // Host-paced time moves between the two clock reads of a TMICT write; with TMICT=62
+    // (Linux's "as soon as possible") the count was spent before it was armed.
+    const { clock, lapic, wr, enable } = makeApics();
+    enable();
+    wr(APIC_TDCR, 0xb);
+    wr(APIC_LVTT, 0xec);
+    let live = clock.nowNs();
+    clock.setSource(() => (live += 400)); // every read of the clock is 400 ns later
+    wr(APIC_TMICT, 1);
+    clock.setSource(undefined);
+    clock.advanceTo(live + 1000);
+    expect(drain(lapic)).toEqual([0xec]);
+  });
+
+  it('a one-shot count running out during a divider change is delivered once', () => {
+    const { clock, lapic, wr, enable } = makeApics();
+    enable();
+    wr(APIC_TDCR, 0xb);
+    wr(APIC_LVTT, 0xec);
+    let live = clock.nowNs();
+    clock.setSource(() => live);
+    wr(APIC_TMICT, 3);
+    clock.setSource(() => (live += 2)); // runs out between the catch-up and the rebase
+    wr(APIC_TDCR, 0x0);
+    clock.setSource(undefined);
+    clock.advanceTo(live + 10_000);
+    expect(drain(lapic)).toEqual([0xec]);
+  });
+
   it('a count still running is simply reprogrammed', () => {
     const { clock, lapic, wr, enable } = makeApics();
     enable();

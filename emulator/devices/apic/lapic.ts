@@ -278,6 +278,8 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
   // Timer: the count was `countAtStart` at `countStartNs` (0 = stopped).
   private countStartNs = 0;
   private countAtStart = 0;
+  /** Whether the current one-shot count's expiry has been delivered (or there is no count). */
+  private countDelivered = true;
   private timerHandle: TimerHandle | undefined;
   /** Virtual time `timerHandle` fires at (meaningful while it is set). */
   private timerDueNs = 0;
@@ -664,6 +666,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
         // SDM 11.5.4.1: a mode change disarms the timer (KVM also clears TMICT).
         this.disarmDeadline(true);
         this.countAtStart = 0;
+        this.countDelivered = true;
         this.initialCount = 0;
       }
       this.lvt[n] = v >>> 0;
@@ -720,6 +723,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     this.initialCount = value;
     this.countStartNs = this.opts.clock.nowNs();
     this.countAtStart = value;
+    this.countDelivered = false;
     this.armCounter();
   }
 
@@ -744,6 +748,13 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     if (this.countAtStart === 0) return;
     const now = this.opts.clock.nowNs();
     const cur = this.currentCount();
+    if (cur === 0 && !this.countDelivered) {
+      // The one-shot count ran out just now, before its expiry was delivered: deliver it.
+      this.timerHandle?.cancel();
+      this.timerHandle = undefined;
+      this.counterExpired(this.countStartNs + this.countAtStart * this.divisor * APIC_BUS_NS);
+      return;
+    }
     const phase = this.elapsed(now).phaseNs;
     this.countAtStart = cur;
     this.countStartNs = now - phase;
@@ -759,8 +770,13 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     const t = this.elapsed(now).ticks;
     let deadline: number;
     if (t < this.countAtStart) deadline = this.countStartNs + this.countAtStart * per;
-    else if (this.timerMode !== APIC_LVT_TIMER_PERIODIC || this.initialCount === 0) return;
-    else deadline = this.countStartNs + (this.countAtStart + (Math.floor((t - this.countAtStart) / this.initialCount) + 1) * this.initialCount) * per;
+    else if (this.timerMode !== APIC_LVT_TIMER_PERIODIC || this.initialCount === 0) {
+      // A one-shot count that ran out before this (re)arm but was never delivered (a tiny
+      // count and host-paced time that moved on while the write was handled; Linux writes
+      // TMICT=62 for "as soon as possible") still fires, at the next clock advance.
+      if (this.countDelivered) return;
+      deadline = this.countStartNs + this.countAtStart * per;
+    } else deadline = this.countStartNs + (this.countAtStart + (Math.floor((t - this.countAtStart) / this.initialCount) + 1) * this.initialCount) * per;
     this.timerDueNs = deadline;
     this.timerHandle = this.opts.scheduler.at(deadline, () => this.counterExpired(deadline));
   }
@@ -785,6 +801,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
 
   private counterExpired(deadline: number): void {
     this.timerHandle = undefined;
+    this.countDelivered = true;
     this.deliverLvt(LVT_TIMER);
     if (this.timerMode !== APIC_LVT_TIMER_PERIODIC || this.initialCount === 0) return;
     const per = this.divisor * APIC_BUS_NS;
@@ -904,6 +921,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     this.tdcr = 0;
     this.initialCount = 0;
     this.countAtStart = 0;
+    this.countDelivered = true;
     this.countStartNs = this.opts.clock.nowNs();
   }
 
@@ -1034,6 +1052,7 @@ export class LocalApic implements Device, InterruptSource, ApicMsrAccess {
     this.tdcr = tdcr;
     this.initialCount = initialCount;
     this.countAtStart = currentCount;
+    this.countDelivered = currentCount === 0;
     this.countStartNs = now - (currentCount !== 0 ? countPhaseNs : 0);
     this.tscDeadlineLo = tscDeadlineLo; this.tscDeadlineHi = tscDeadlineHi;
     this.tscDeadlineNs = -1;
