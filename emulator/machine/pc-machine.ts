@@ -130,9 +130,9 @@ export class PcMachine {
       interrupts: board.router.cpu(i),
       apic: lapic,
       apicId: i,
-      // One CPU keeps CPUID's APIC bit clear, so guests stay in PIC mode: Linux 6.1's IO-APIC
-      // timer check (check_timer) still fails on the interpreter. Several CPUs need the APIC.
-      features: { apic: cpus > 1 },
+      // CPUID offers the local APIC with any number of CPUs, as QEMU does: guests use the
+      // IO-APIC and MSI/MSI-X (virtio) in APIC mode; several CPUs need it anyway.
+      features: { apic: true },
       // A 1 GHz TSC on the same virtual time as the PIT, HPET and PM timer.
       tsc: () => this.clock.nowNs(),
       log: { warn: (m) => this.log(cpus > 1 ? `cpu ${i}: ${m}` : `cpu: ${m}`) },
