@@ -53,9 +53,11 @@
  * wired, the machine is single-threaded. A KvmCpu must be used from the thread that created it.
  *
  * instructionsRetired is an estimate: KVM has no retired-instruction count without a
- * guest PMU, so it counts 1 instruction per nanosecond spent in KVM_RUN (a 1 GHz, IPC 1
- * guess) plus 1 per exit. Do not use it for deterministic timing (the run loop's
- * deterministic mode cannot work with KVM).
+ * guest PMU, so it counts 1 instruction per nanosecond of this thread's CPU time during
+ * run() (CLOCK_THREAD_CPUTIME_ID: guest execution and exit handling count, a guest sleeping
+ * in HLT inside KVM_RUN does not; a 1 GHz, IPC 1 guess) plus 1 per exit, so an idle guest
+ * shows as idle. Do not use it for deterministic timing (the run loop's deterministic mode
+ * cannot work with KVM).
  *
  * A triple fault (KVM_EXIT_SHUTDOWN) stops the machine with a readable error, where a PC
  * and the interpreter reset: KVM has INIT-ed the vCPU itself, and under nested SVM it was
@@ -73,7 +75,7 @@ import type { AccessSize } from '../../devices/device.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import { PAGE_SIZE } from '../../memory/guest-memory.js';
 import {
-  CLOCK_MONOTONIC, EINTR, KERNEL_SIGSET_BYTES, KVM, KVM_CAP, KVM_EXIT, KVM_EXIT_IO_OUT, KVM_INTERNAL_ERROR, KVM_IRQCHIP,
+  CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, EINTR, KERNEL_SIGSET_BYTES, KVM, KVM_CAP, KVM_EXIT, KVM_EXIT_IO_OUT, KVM_INTERNAL_ERROR, KVM_IRQCHIP,
   KVM_IRQ_ROUTING_IRQCHIP, KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_RUNNABLE, KVM_PIT_FLAGS_HPET_LEGACY,
   KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT, Layout, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, SIGEVENT,
   SIGEV_THREAD_ID, SIGSET_BYTES, SIG_BLOCK, StructBuf, exitReasonName, libc, sigaddset, type Libc,
@@ -195,6 +197,7 @@ export class KvmCpu implements CpuBackend, IrqSink {
   private readonly disarmSpec = new Uint8Array(32);
   private readonly timerId: bigint;
   private readonly msiBuf = new StructBuf(Layout.msi.size);
+  private readonly cpuTs = new StructBuf(16);
   private readonly pitBuf = new StructBuf(Layout.pitState2.size);
   /** In-kernel irqchip state at creation (kernel irqchip only): written back on reset(). */
   private readonly initialChips: StructBuf[] = [];
@@ -326,10 +329,12 @@ export class KvmCpu implements CpuBackend, IrqSink {
     }
     this.kicked = false;
     this.armTimer(this.opts.untilNextTimerNs?.() ?? Infinity);
+    const cpu0 = this.threadCpuNs();
     try {
       return this.loop();
     } finally {
       this.disarmTimer();
+      this.retired += Math.max(0, Math.round(this.threadCpuNs() - cpu0));
     }
   }
 
@@ -341,9 +346,8 @@ export class KvmCpu implements CpuBackend, IrqSink {
       if (this.kicked) return CpuExit.Yield;
       if (this.slotsVersion !== this.opts.memoryMap.flattenCount) this.syncSlots();
       if (this.opts.irqchip === 'userspace') this.prepareInjection();
-      const t0 = performance.now();
       const rc = c.ioctlInt(this.vcpuFd, KVM.RUN, 0);
-      this.retired += Math.round((performance.now() - t0) * 1e6) + 1;
+      this.retired++;
       if (rc < 0) {
         const errno = c.errno();
         if (errno === EINTR) {
@@ -825,6 +829,13 @@ export class KvmCpu implements CpuBackend, IrqSink {
   /** Takes a pending KICK_SIGNAL off the thread (it is blocked outside KVM_RUN, so it waits there). */
   private consumeKick(): void {
     while (this.c.sigtimedwait(this.kickSet, null, this.zeroTimeout) === KICK_SIGNAL) { /* drained one */ }
+  }
+
+  /** This thread's CPU time in ns (clock_gettime CLOCK_THREAD_CPUTIME_ID). */
+  private threadCpuNs(): number {
+    const ts = this.cpuTs;
+    this.c.clockGettime(CLOCK_THREAD_CPUTIME_ID, ts.bytes);
+    return ts.u64(0) * 1e9 + ts.u64(8);
   }
 
   private getRflags(): number {

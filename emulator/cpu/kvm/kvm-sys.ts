@@ -260,6 +260,8 @@ export const SIG_BLOCK = 0;
 export const SIGEV_THREAD_ID = 4;
 /** @see SIG_BLOCK */
 export const CLOCK_MONOTONIC = 1;
+/** clock_gettime(2): CPU time of the calling thread (guest time in KVM_RUN counts, sleeping in HLT does not). */
+export const CLOCK_THREAD_CPUTIME_ID = 3;
 /** glibc's sigset_t (the kernel's is 8 bytes, the ABI type 128). */
 export const SIGSET_BYTES = 128;
 /** The kernel's sigset size, what KVM_SET_SIGNAL_MASK expects in `len`. */
@@ -301,6 +303,8 @@ export interface Libc {
   /** timer_settime(2) with struct itimerspec buffers (32 bytes). */
   timerSettime(timerId: bigint, flags: number, value: Uint8Array, old: Uint8Array | null): number;
   timerDelete(timerId: bigint): number;
+  /** clock_gettime(2) into a struct timespec (16 bytes). */
+  clockGettime(clockId: number, ts: Uint8Array): number;
 }
 
 /** The lazily loaded binding (see the module header: the only module-level mutable state). */
@@ -348,6 +352,7 @@ export function libc(): Libc {
   const timerCreate = f('timer_create', 'int', ['int', 'void *', 'void *']);
   const timerSettime = f('timer_settime', 'int', ['uint64_t', 'int', 'void *', 'void *']);
   const timerDelete = f('timer_delete', 'int', ['uint64_t']);
+  const clockGettime = f('clock_gettime', 'int', ['int', 'void *']);
   const num = (v: unknown): number => Number(v);
   const big = (v: unknown): bigint => BigInt(v as number | bigint);
   cachedLibc = {
@@ -369,6 +374,7 @@ export function libc(): Libc {
     timerCreate: (clockId, sigevent, timerId) => num(timerCreate(clockId, sigevent, timerId)),
     timerSettime: (timerId, flags, value, old) => num(timerSettime(timerId, flags, value, old)),
     timerDelete: (timerId) => num(timerDelete(timerId)),
+    clockGettime: (clockId, ts) => num(clockGettime(clockId, ts)),
   };
   return cachedLibc;
 }
