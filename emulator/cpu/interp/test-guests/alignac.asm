@@ -10,12 +10,7 @@ start:
   ENTER_PM main
 bits 32
 main:
-  mov edi, TSS1
-  mov ecx, 0x68
-  xor al, al
-  rep stosb
-  mov dword [TSS1 + 4], 0x88000
-  mov dword [TSS1 + 8], 0x10
+  TSS1_INIT 0x68
   mov ax, 0x38
   ltr ax
   SET_GATE 0x31, done, 0xee

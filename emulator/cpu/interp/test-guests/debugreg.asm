@@ -67,21 +67,7 @@ bp1:
   inc ebx
   ret
 
-db_handler:
-  push eax
-  PRINT "db eip "
-  mov eax, [esp + 4]
-  HEX eax
-  PRINT "dr6 "
-  mov eax, dr6
-  and eax, 0xe00f
-  HEX eax
-  NL
-  xor eax, eax
-  mov dr6, eax
-  or dword [esp + 12], 0x10000         ; RF: do not break again on this instruction
-  pop eax
-  iret
+DB_REPORT_HANDLER
 
 LIBCODE
 FOOTER

@@ -104,12 +104,7 @@ main:
   HEX eax
   NL
   ; user mode: supervisor page read -> #PF 5, read-only write -> #PF 7
-  mov edi, TSS1
-  mov ecx, 0x68
-  xor al, al
-  rep stosb
-  mov dword [TSS1 + 4], 0x88000
-  mov dword [TSS1 + 8], 0x10
+  TSS1_INIT 0x68
   mov word [TSS1 + 0x66], 0x1000
   mov ax, 0x38
   ltr ax

@@ -85,12 +85,7 @@ main:
   HEX eax
   NL
   ; TSS for ring transitions; I/O bitmap permits 0xe9/0xf4 only
-  mov edi, TSS1
-  mov ecx, 0x68 + 40
-  xor al, al
-  rep stosb
-  mov dword [TSS1 + 4], 0x88000
-  mov dword [TSS1 + 8], 0x10
+  TSS1_INIT 0x68 + 40
   mov word [TSS1 + 0x66], 0x68
   mov edi, TSS1 + 0x68
   mov ecx, 32

@@ -12,12 +12,7 @@ start:
   ENTER_PM main
 bits 32
 main:
-  mov edi, TSS1
-  mov ecx, 0x100
-  xor al, al
-  rep stosb
-  mov dword [TSS1 + 4], 0x88000
-  mov dword [TSS1 + 8], 0x10
+  TSS1_INIT 0x100
   mov word [TSS1 + 0x66], 0x88          ; I/O map at 0x88: the redirection bitmap is 0x68-0x87
   mov edi, TSS1 + 0x68
   mov ecx, 32
