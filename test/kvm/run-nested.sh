@@ -8,7 +8,14 @@
 #   test/kvm/run-nested.sh                 # npx vitest run --configLoader runner test/kvm/inner
 #                                          (the runner loader: vite cannot write its temp config to the read-only share)
 #   test/kvm/run-nested.sh 'node -e 0'     # any command (run from the repository root)
-# Env: VIREO_KVM_CACHE (cache dir), MEM (MiB, default 512), TIMEOUT (s, default 900), LOG.
+# Before the guest starts, the host builds what the tests need and the offline guest cannot
+# (test/kvm/kvm-fixtures.ts: the Linux test ISO from Debian packages and the interpreter's
+# serial output of its boot, the reference for the KVM boot; a few minutes the first time per
+# commit, VIREO_KVM_REFERENCE=0 skips the reference) into the fixture cache, which the guest
+# reads through VIREO_CACHE, and dist/ when it is missing (the inner Linux test runs the built
+# `vireo` command).
+# Env: VIREO_KVM_CACHE (cache dir), VIREO_CACHE (fixture cache, default ~/.cache/vireo),
+# MEM (MiB, default 512), TIMEOUT (s, default 900), LOG.
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +26,12 @@ CMD=${1:-npx vitest run --configLoader runner test/kvm/inner}
 case "$CMD" in *@*|*\"*) echo "run-nested.sh: the command must not contain @ or \"" >&2; exit 2 ;; esac
 # Inside the guest the tests must know they are meant to run (and fail loudly if KVM is missing).
 # HOME and TMPDIR on the guest's tmpfs (/run): the host's / (and /tmp) are read-only there.
-FULL="cd $REPO && VIREO_KVM_NESTED=1 HOME=/run TMPDIR=/run $CMD"
+FIXTURES=${VIREO_CACHE:-$HOME/.cache/vireo}
+case "$FIXTURES" in *' '*|*@*) echo "run-nested.sh: the fixture cache path must not contain spaces or @" >&2; exit 2 ;; esac
+[ -f "$REPO/dist/main/cli/vireo.js" ] || (cd "$REPO" && npm run build:node >/dev/null) || { echo "run-nested.sh: npm run build:node failed" >&2; exit 1; }
+(cd "$REPO" && npx esbuild test/kvm/kvm-fixtures.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$OUT/kvm-fixtures.mjs" \
+  && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO" >&2) || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
+FULL="cd $REPO && VIREO_KVM_NESTED=1 VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 timeout "${TIMEOUT:-900}" qemu-system-x86_64 \

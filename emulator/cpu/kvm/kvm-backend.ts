@@ -198,6 +198,8 @@ export class KvmCpu implements CpuBackend, IrqSink {
   private readonly timerId: bigint;
   private readonly msiBuf = new StructBuf(Layout.msi.size);
   private readonly cpuTs = new StructBuf(16);
+  /** MSIs KVM refused (logged the first 10 times). */
+  private msiRefused = 0;
   private readonly pitBuf = new StructBuf(Layout.pitState2.size);
   /** In-kernel irqchip state at creation (kernel irqchip only): written back on reset(). */
   private readonly initialChips: StructBuf[] = [];
@@ -294,7 +296,10 @@ export class KvmCpu implements CpuBackend, IrqSink {
     this.check(this.c.ioctlPtr(this.vmFd, KVM.IRQ_LINE, this.irqLevelBuf.bytes), 'KVM_IRQ_LINE');
   }
 
-  /** IrqSink (kernel irqchip only): KVM_SIGNAL_MSI. A blocked or discarded MSI (rc 0) is not an error. */
+  /**
+   * IrqSink (kernel irqchip only): KVM_SIGNAL_MSI. A blocked or discarded MSI (rc 0) is not an
+   * error, and a refused one (a guest-programmed address KVM rejects) is logged, not thrown.
+   */
   signalMsi(address: number, data: number): void {
     if (this.opts.irqchip !== 'kernel') throw new Error('KvmCpu.signalMsi: only with irqchip "kernel"');
     if (this.closed) return;
@@ -303,7 +308,10 @@ export class KvmCpu implements CpuBackend, IrqSink {
     b.setU32(Layout.msi.address_hi, 0);
     b.setU32(Layout.msi.data, data);
     b.setU32(Layout.msi.flags, 0);
-    this.check(this.c.ioctlPtr(this.vmFd, KVM.SIGNAL_MSI, b.bytes), 'KVM_SIGNAL_MSI');
+    if (this.c.ioctlPtr(this.vmFd, KVM.SIGNAL_MSI, b.bytes) < 0 && this.msiRefused++ < 10) {
+      const errno = this.c.errno();
+      this.opts.log?.(`kvm: KVM_SIGNAL_MSI address 0x${(address >>> 0).toString(16)} data 0x${(data >>> 0).toString(16)} refused: ${this.c.strerror(errno)}`);
+    }
   }
 
   /** IrqSink (kernel irqchip only): mutes or unmutes the in-kernel PIT's IRQ0. */
