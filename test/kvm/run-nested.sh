@@ -15,7 +15,8 @@
 # reads through VIREO_CACHE, and dist/ when it is missing (the inner Linux test runs the built
 # `vireo` command).
 # Env: VIREO_KVM_CACHE (cache dir), VIREO_CACHE (fixture cache, default ~/.cache/vireo),
-# MEM (MiB, default 512), TIMEOUT (s, default 900), LOG.
+# MEM (MiB, default 512), TIMEOUT (s, default 1500: the two Linux boots under KVM take about a
+# minute each, and each fails by itself after 7 minutes), LOG.
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +35,7 @@ case "$FIXTURES" in *' '*|*@*) echo "run-nested.sh: the fixture cache path must 
 FULL="cd $REPO && VIREO_KVM_NESTED=1 VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
 echo "run-nested.sh: $CMD (log $LOG)" >&2
-timeout "${TIMEOUT:-900}" qemu-system-x86_64 \
+timeout "${TIMEOUT:-1500}" qemu-system-x86_64 \
   -accel tcg,thread=multi -machine q35 -cpu max -smp 1 -m "${MEM:-512}" \
   -kernel "$OUT/vmlinux" -initrd "$OUT/initrd.cpio.gz" \
   -append "console=ttyS0 quiet loglevel=4 panic=-1 rootfstype=ramfs vireo.cmd=${FULL// /@}" \
