@@ -69,7 +69,8 @@ describe('VmSupervisor.shutdown', () => {
     const states: string[] = [];
     s.on((e) => { if (e.kind === 'state') states.push(e.state); });
     const id = 'test-vm-0002';
-    await s.start(vm());
+    // The interpreter explicitly: `auto` would take KVM on a host with a usable /dev/kvm.
+    await s.start(vm({ backend: 'interp' }));
     expect(s.backendInUseOf(id)).toBe('interp');
     expect(await s.shutdown(id)).toBe('no-response');
     expect(s.stateOf(id)).toEqual({ state: 'running', stateReason: SHUTDOWN_NO_RESPONSE });
