@@ -32,6 +32,7 @@
 import { reg8Index } from './state.js';
 import { FastFormExecutor } from './exec-fast.js';
 import { BlockCache, blockSlot } from './block-cache.js';
+import { JitCache, type JitOptions } from './jit/jit-cache.js';
 
 
 /** Operand size of a record's packed operand word. */
@@ -49,6 +50,8 @@ export abstract class CachedExecutor extends FastFormExecutor {
   decodeCacheEnabled = true;
   /** Basic blocks of records in `dc`. */
   private readonly blocks = new BlockCache(this.dc);
+  /** The block translator (jit/): compiled hot blocks, or null when it is off. */
+  private jit: JitCache | null = null;
 
   /** Executes one instruction through the fetch-and-decode path (prefixes included). */
   protected abstract legacyStep(): void;
@@ -56,6 +59,20 @@ export abstract class CachedExecutor extends FastFormExecutor {
   /** Forgets every decoded instruction of this CPU (reset, snapshot restore). */
   flushDecodeCache(): void {
     this.blocks.flush();
+    this.jit?.flush();
+  }
+
+  /**
+   * Turns the block translator on (with `opts`) or off (`false`). Results are identical
+   * either way; only speed differs.
+   */
+  setJit(opts: JitOptions | false): void {
+    this.jit = opts === false ? null : new JitCache(opts);
+  }
+
+  /** The block translator's state (null when off), for statistics and tests. */
+  get jitCache(): JitCache | null {
+    return this.jit;
   }
 
   /**
@@ -67,6 +84,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
     const pageGen = this.codeWatch.pageGen, codePage = this.codePage;
     const tlbFlags = this.tlbFlags, tlbData = this.tlbData, view = this.view;
     const blocks = this.blocks, bTag = blocks.tag, bGen = blocks.gen, bStart = blocks.start, bCount = blocks.count;
+    const jit = this.jit;
     if (!this.decodeCacheEnabled) {
       while (!this.attention && this.instructionsRetired < target) {
         this.legacyStep();
@@ -100,9 +118,31 @@ export abstract class CachedExecutor extends FastFormExecutor {
         if (bTag[e] !== off || bGen[e] !== gen) {
           blocks.build(e, u8, off, this.cs32, gen);
           codePage[page] = 1;
+          if (jit !== null) jit.reset(e);
         }
         const fetchPage = this.fetchPage;
         let s = bStart[e], n = bCount[e];
+        // ---- block translator (jit/) ----
+        if (jit !== null) {
+          const f = jit.fns[e];
+          if (f !== null) {
+            // Only when the whole compiled part fits before `target` (exact counts).
+            if (this.instructionsRetired + jit.count[e] <= target) {
+              cached = false; // the compiled block keeps instrStart/espStart itself
+              const k = f(this, eip, s, page);
+              if (k < 0) continue;
+              // Stopped before record k (OP_LEGACY): interpret from there.
+              if (this.instructionsRetired >= target) continue;
+              cached = true;
+              eip = this.eip;
+              s += k * 8; /* DC_STRIDE */
+              n -= k;
+            }
+          } else if (jit.hits[e] >= 0 && ++jit.hits[e] >= jit.threshold) {
+            jit.compile(e, c, s, n);
+          }
+        }
+        // ---- end of block translator ----
         for (;;) {
           const op = c[s + 2];
           if (op === 0) {
