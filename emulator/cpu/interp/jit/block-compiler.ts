@@ -73,9 +73,18 @@ interface Rec {
   next: number;
 }
 
+/**
+ * What the locals x, y, r hold about the current lazy flags: the operands and result of
+ * the last flag-writing instruction when it was an inline 32-bit ADD, SUB/CMP or logic op
+ * (then Jcc tests them directly), else null.
+ */
+type FlagSource = 'add' | 'sub' | 'logic' | null;
+
 /** Builds the block's source. */
 class Emitter {
   private readonly out: string[] = [];
+  /** See `FlagSource`. */
+  flags: FlagSource = null;
 
   line(s: string): void {
     this.out.push(`    ${s}`);
@@ -156,6 +165,38 @@ function aluCode(sub: number): string {
     default: r = '(x - y) | 0'; kind = LAZY_SUB; break; // SUB, CMP
   }
   return `r = ${r}; cpu.lazyOp = ${kind}; cpu.lazyA = x; cpu.lazyB = y; cpu.lazyR = r; cpu.lazyMsb = ${MSB32}; cpu.flagsDirty = ${hex(ARITH)};`;
+}
+
+/** The flag source an inline 32-bit ALU operation `sub` leaves in x, y, r. */
+function aluFlagSource(sub: number): FlagSource {
+  switch (sub) {
+    case 0: return 'add';
+    case 5: case 7: return 'sub';
+    case 1: case 4: case 6: return 'logic';
+    default: return null; // ADC, SBB: the carry-in is not in the locals
+  }
+}
+
+/**
+ * Condition `cc` of Jcc computed from x, y, r of flag source `src` (32 bits), or
+ * undefined when it has to go through `cond()` (PF, or no known source).
+ */
+function fusedCond(src: FlagSource, cc: number): string | undefined {
+  if (src === null) return undefined;
+  let t: string | undefined;
+  const zf = 'r === 0', sf = 'r < 0';
+  switch (cc >> 1) {
+    case 0: t = src === 'sub' ? '((x ^ y) & (x ^ r)) < 0' : src === 'add' ? '((x ^ r) & (y ^ r)) < 0' : 'false'; break;
+    case 1: t = src === 'sub' ? '(x >>> 0) < (y >>> 0)' : src === 'add' ? '(r >>> 0) < (x >>> 0)' : 'false'; break;
+    case 2: t = zf; break;
+    case 3: t = src === 'sub' ? '(x >>> 0) <= (y >>> 0)' : src === 'add' ? '((r >>> 0) < (x >>> 0) || r === 0)' : zf; break;
+    case 4: t = sf; break;
+    case 5: t = undefined; break;
+    case 6: t = src === 'sub' ? 'x < y' : src === 'add' ? '(r < 0) !== (((x ^ r) & (y ^ r)) < 0)' : sf; break;
+    default: t = src === 'sub' ? 'x <= y' : src === 'add' ? '(r === 0 || (r < 0) !== (((x ^ r) & (y ^ r)) < 0))' : 'r <= 0'; break;
+  }
+  if (t === undefined) return undefined;
+  return (cc & 1) !== 0 ? `!(${t})` : t;
 }
 
 /** Lazy ZF/SF/PF of r with CF/OF/AF from `concrete` (as `lazyResult`, 32 bits). */
@@ -293,8 +334,31 @@ export function translateBlock(c: Int32Array, s0: number, n: number): Translatio
   return { source, count: k };
 }
 
+/** Records that keep the lazy flags and the locals x, y, r as they are. */
+function keepsFlagLocals(op: number, a: number): boolean {
+  switch (op) {
+    case 62: case 63: case 64: case 70: case 22: case 75: case 76: case 26: case 27: case 29: case 55:
+      return true;
+    case 15: case 16:
+      return (a & F_MEM) !== 0 && (op === 15 || (a & F_O32) === 0);
+    default:
+      return false;
+  }
+}
+
 /** Emits one record; returns true when it ends the block (every path leaves). */
 function emitRecord(em: Emitter, r: Rec, s: string): boolean {
+  const before = em.flags;
+  const ended = emitRecordCode(em, r, s);
+  const { op, a } = r;
+  if (op === 65 || op === 68 || op === 66) em.flags = aluFlagSource((a >>> SUB_SHIFT) & 15);
+  else if (op === 74) em.flags = 'logic';
+  else em.flags = keepsFlagLocals(op, a) ? before : null;
+  return ended;
+}
+
+/** Emits the code of one record (see `emitRecord`). */
+function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
   const { op, a, k } = r;
   const o32 = (a & F_O32) !== 0;
   const reg = a & REG_MASK, base = (a >>> BASE_SHIFT) & 7, sub = (a >>> SUB_SHIFT) & 15;
@@ -369,6 +433,12 @@ function emitRecord(em: Emitter, r: Rec, s: string): boolean {
       em.line(`v = r32[${base}]; r = v >> ${r.imm}; r32[${base}] = r;`);
       em.line(lazyResultCode(`(v >> ${r.imm - 1}) & 1`));
       return false;
+    case 51: case 52: // OP_IMUL_GE, OP_IMUL_GEI: 32-bit register forms (as imul2)
+      if ((a & F_MEM) !== 0 || !o32) break;
+      em.line(op === 51 ? `x = r32[${reg}]; y = r32[${base}];` : `x = r32[${base}]; y = ${hex(r.imm)};`);
+      em.line(`r = Math.imul(x, y); r32[${reg}] = r;`);
+      em.line(lazyResultCode('x * y !== r ? 0x801 : 0'));
+      return false;
     case 22: // OP_MOV_RI
       em.line(o32 ? `r32[${reg}] = ${hex(r.imm)};` : `r16[${reg * 2}] = ${hex(r.imm & 0xffff)};`);
       return false;
@@ -386,7 +456,7 @@ function emitRecord(em: Emitter, r: Rec, s: string): boolean {
       return false;
     case 29: { // OP_JCC
       const t = r.next + r.imm;
-      em.line(`if (cpu.cond(${sub})) { cpu.eip = ${o32 ? `(eip0 + ${t}) | 0` : `(eip0 + ${t}) & 0xffff`}; ` +
+      em.line(`if (${fusedCond(em.flags, sub) ?? `cpu.cond(${sub})`}) { cpu.eip = ${o32 ? `(eip0 + ${t}) | 0` : `(eip0 + ${t}) & 0xffff`}; ` +
         `cpu.instructionsRetired += ${k + 1}; return -1; }`);
       return false;
     }
