@@ -33,6 +33,7 @@ import { reg8Index } from './state.js';
 import { FastFormExecutor } from './exec-fast.js';
 import { BlockCache, blockSlot } from './block-cache.js';
 import { JitCache, type JitOptions } from './jit/jit-cache.js';
+import type { CompiledBlock } from './jit/block-compiler.js';
 
 
 /** Operand size of a record's packed operand word. */
@@ -126,17 +127,11 @@ export abstract class CachedExecutor extends FastFormExecutor {
         if (jit !== null) {
           const f = jit.fns[e];
           if (f !== null) {
-            // Only when the whole compiled part fits before `target` (exact counts).
+            // Only when the whole compiled block fits before `target` (exact counts).
             if (this.instructionsRetired + jit.count[e] <= target) {
-              cached = false; // the compiled block keeps instrStart/espStart itself
-              const k = f(this, eip, s, page);
-              if (k < 0) continue;
-              // Stopped before record k (OP_LEGACY): interpret from there.
-              if (this.instructionsRetired >= target) continue;
-              cached = true;
-              eip = this.eip;
-              s += k * 8; /* DC_STRIDE */
-              n -= k;
+              cached = false; // compiled blocks keep instrStart/espStart themselves
+              this.runCompiled(jit, f, eip, s, page, target);
+              continue;
             }
           } else if (jit.hits[e] >= 0 && ++jit.hits[e] >= jit.threshold) {
             jit.compile(e, c, s, n);
@@ -305,6 +300,34 @@ export abstract class CachedExecutor extends FastFormExecutor {
         this.espStart = r32[4];
       }
       throw e;
+    }
+  }
+
+  /**
+   * Runs compiled block `f` (entry EIP `eip`, first record `s`, backing page `page`) and
+   * then, as long as the next block is compiled too and nothing needs `burst` (attention,
+   * `target`, code outside the fetch TLB page, a block to build or to count), the next
+   * ones, each looked up as `burst` does. A block cut before an OP_LEGACY record returns
+   * with EIP at that record; `burst` runs it from a block of its own.
+   */
+  private runCompiled(jit: JitCache, f: CompiledBlock, eip: number, s: number, page: number, target: number): void {
+    const blocks = this.blocks, bTag = blocks.tag, bGen = blocks.gen, bStart = blocks.start;
+    const pageGen = this.codeWatch.pageGen, segBase = this.segBase, fns = jit.fns, count = jit.count;
+    const csd = this.cs32 ? 1 : 0;
+    for (;;) {
+      f(this, eip, s, page);
+      if (this.attention) return;
+      eip = this.eip;
+      const lin = (segBase[1] + eip) | 0;
+      if ((lin >>> 12) !== this.fetchPage) return;
+      const off = this.fetchDelta + (lin & 0xfff);
+      const e = blockSlot(off);
+      page = off >>> 12;
+      if (bTag[e] !== off || bGen[e] !== ((pageGen[page] << 1) | csd)) return;
+      const g = fns[e];
+      if (g === null || this.instructionsRetired + count[e] > target) return;
+      f = g;
+      s = bStart[e];
     }
   }
 

@@ -78,7 +78,7 @@ interface Rec {
  * the last flag-writing instruction when it was an inline 32-bit ADD, SUB/CMP or logic op
  * (then Jcc tests them directly), else null.
  */
-type FlagSource = 'add' | 'sub' | 'logic' | null;
+type FlagSource = 'add' | 'sub' | 'logic' | 'inc' | 'dec' | null;
 
 /** Builds the block's source. */
 class Emitter {
@@ -104,9 +104,14 @@ class Emitter {
     this.line(`cpu.eip = ${eipExpr}; cpu.instructionsRetired += ${r.k + 1}; return -1;`);
   }
 
-  /** The exit check after an instruction that touched memory or called a handler. */
-  check(r: Rec): void {
-    this.line('if (cpu.attention || pageGen[page] !== pg0 || cpu.fetchPage !== fp) { ' +
+  /**
+   * The exit check after an instruction that touched memory or called a handler. Inline
+   * accesses set `q` when they left the TLB fast path or wrote into a code page (nothing
+   * else can raise `attention`, bump a page generation or replace the fetch TLB entry), so
+   * their check (`inline`) costs one local test on the fast path.
+   */
+  check(r: Rec, inline = false): void {
+    this.line(`if (${inline ? 'q !== 0 && (' : '('}cpu.attention || pageGen[page] !== pg0 || cpu.fetchPage !== fp)) { ` +
       `cpu.eip = ${Emitter.eip(r.next)}; cpu.instructionsRetired += ${r.k + 1}; return -1; }`);
   }
 }
@@ -137,9 +142,9 @@ function linCode(r: Rec, size: number, write: boolean): string {
 /** Expression reading `size` bytes at `l` (page in `p`) through the TLB fast path. */
 function readExpr(size: number): string {
   switch (size) {
-    case 4: return '(l & 0xfff) <= 0xffc && (tlbFlags[p] & rm) === rm ? view.getInt32(tlbData[p] + (l & 0xfff), true) : cpu.readU32(l)';
-    case 2: return '(l & 0xfff) !== 0xfff && (tlbFlags[p] & rm) === rm ? view.getUint16(tlbData[p] + (l & 0xfff), true) : cpu.readU16(l)';
-    default: return '(tlbFlags[p] & rm) === rm ? u8[tlbData[p] + (l & 0xfff)] : cpu.readU8(l)';
+    case 4: return '(l & 0xfff) <= 0xffc && (tlbFlags[p] & rm) === rm ? view.getInt32(tlbData[p] + (l & 0xfff), true) : (q = 1, cpu.readU32(l))';
+    case 2: return '(l & 0xfff) !== 0xfff && (tlbFlags[p] & rm) === rm ? view.getUint16(tlbData[p] + (l & 0xfff), true) : (q = 1, cpu.readU16(l))';
+    default: return '(tlbFlags[p] & rm) === rm ? u8[tlbData[p] + (l & 0xfff)] : (q = 1, cpu.readU8(l))';
   }
 }
 
@@ -149,7 +154,7 @@ function writeCode(size: number, v: string): string {
   const store = size === 4 ? `view.setInt32(o, ${v}, true)` : size === 2 ? `view.setUint16(o, ${v}, true)` : `u8[o] = ${v}`;
   const slow = size === 4 ? 'cpu.writeU32' : size === 2 ? 'cpu.writeU16' : 'cpu.writeU8';
   return `if (${cond}(tlbFlags[p] & wm) === wm) { o = tlbData[p] + (l & 0xfff); ${store}; ` +
-    `if (codePage[o >>> 12] !== 0) cpu.codeWatch.pageWritten(o >>> 12); } else ${slow}(l, ${v});`;
+    `if (codePage[o >>> 12] !== 0) { cpu.codeWatch.pageWritten(o >>> 12); q = 1; } } else { ${slow}(l, ${v}); q = 1; }`;
 }
 
 /** The 32-bit ALU operation `sub` on locals x, y into r, with its lazy flags (as `alu`). */
@@ -185,6 +190,20 @@ function fusedCond(src: FlagSource, cc: number): string | undefined {
   if (src === null) return undefined;
   let t: string | undefined;
   const zf = 'r === 0', sf = 'r < 0';
+  if (src === 'inc' || src === 'dec') {
+    // CF is the one from before the INC/DEC: not in the locals.
+    const of = src === 'inc' ? 'r === -2147483648' : 'x === -2147483648';
+    switch (cc >> 1) {
+      case 0: t = of; break;
+      case 2: t = zf; break;
+      case 4: t = sf; break;
+      case 6: t = `(r < 0) !== (${of})`; break;
+      case 7: t = `(r === 0 || (r < 0) !== (${of}))`; break;
+      default: t = undefined; break;
+    }
+    if (t === undefined) return undefined;
+    return (cc & 1) !== 0 ? `!(${t})` : t;
+  }
   switch (cc >> 1) {
     case 0: t = src === 'sub' ? '((x ^ y) & (x ^ r)) < 0' : src === 'add' ? '((x ^ r) & (y ^ r)) < 0' : 'false'; break;
     case 1: t = src === 'sub' ? '(x >>> 0) < (y >>> 0)' : src === 'add' ? '(r >>> 0) < (x >>> 0)' : 'false'; break;
@@ -315,20 +334,31 @@ export function translateBlock(c: Int32Array, s0: number, n: number): Translatio
     const cut = k < n;
     em.line(`cpu.eip = ${Emitter.eip(at)}; cpu.instructionsRetired += ${k}; return ${cut ? k : -1};`);
   }
+  const body = em.text();
+  const faults = /\bi = /.test(body);
+  // Only the locals the body uses (short blocks pay for every load of the prologue).
+  const uses = (name: string): boolean => faults && name === 'r32' || new RegExp(`\\b${name}\\b`).test(body);
+  const consts = [
+    ['r32', 'cpu.r32'], ['r16', 'cpu.r16'], ['r8', 'cpu.r8'], ['u8', 'cpu.u8'], ['view', 'cpu.view'], ['segBase', 'cpu.segBase'],
+    ['tlbFlags', 'cpu.tlbFlags'], ['tlbData', 'cpu.tlbData'], ['codePage', 'cpu.codePage'], ['pageGen', 'cpu.codeWatch.pageGen'],
+    ['rm', 'cpu.readMask'], ['wm', 'cpu.writeMask'], ['scm', 'cpu.segChkMask'], ['fp', 'cpu.fetchPage'], ['pg0', 'pageGen[page]'],
+  ].filter(([name]) => uses(name) || (name === 'pageGen' && uses('pg0')));
+  const lets = ['ea', 'l', 'p', 'o', 'v', 'x', 'y', 'r', 'q'].filter(uses);
+  if (faults) lets.unshift('i');
   const source = [
     `// block of ${k} instructions`,
     `const OFFS = [${offs.join(', ')}];`,
     'return function block(cpu, eip0, s0, page) {',
-    '  const r32 = cpu.r32, r16 = cpu.r16, r8 = cpu.r8, u8 = cpu.u8, view = cpu.view, segBase = cpu.segBase;',
-    '  const tlbFlags = cpu.tlbFlags, tlbData = cpu.tlbData, codePage = cpu.codePage, pageGen = cpu.codeWatch.pageGen;',
-    '  const rm = cpu.readMask, wm = cpu.writeMask, scm = cpu.segChkMask, fp = cpu.fetchPage, pg0 = pageGen[page];',
-    '  let i = 0, ea = 0, l = 0, p = 0, o = 0, v = 0, x = 0, y = 0, r = 0;',
-    '  try {',
-    em.text(),
-    '  } catch (e) {',
-    '    cpu.instrStart = (eip0 + OFFS[i]) | 0; cpu.espStart = r32[4]; cpu.instructionsRetired += i;',
-    '    throw e;',
-    '  }',
+    ...(consts.length > 0 ? [`  const ${consts.map(([n, e]) => `${n} = ${e}`).join(', ')};`] : []),
+    ...(lets.length > 0 ? [`  let ${lets.map((n) => `${n} = 0`).join(', ')};`] : []),
+    ...(faults ? [
+      '  try {',
+      body,
+      '  } catch (e) {',
+      '    cpu.instrStart = (eip0 + OFFS[i]) | 0; cpu.espStart = r32[4]; cpu.instructionsRetired += i;',
+      '    throw e;',
+      '  }',
+    ] : [body]),
     '};',
   ].join('\n');
   return { source, count: k };
@@ -353,6 +383,7 @@ function emitRecord(em: Emitter, r: Rec, s: string): boolean {
   const { op, a } = r;
   if (op === 65 || op === 68 || op === 66) em.flags = aluFlagSource((a >>> SUB_SHIFT) & 15);
   else if (op === 74) em.flags = 'logic';
+  else if ((op === 24 || op === 25) && (a & F_O32) !== 0) em.flags = op === 24 ? 'inc' : 'dec';
   else em.flags = keepsFlagLocals(op, a) ? before : null;
   return ended;
 }
@@ -368,20 +399,20 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
     case 62: { // OP_LD32
       em.line(`i = ${k}; ${linCode(r, 4, false)}`);
       em.line(`r32[${reg}] = ${readExpr(4)};`);
-      em.check(r);
+      em.check(r, true);
       return false;
     }
     case 63: { // OP_ST32
       em.line(`i = ${k}; ${linCode(r, 4, true)}`);
       em.line(writeCode(4, `r32[${reg}]`));
-      em.check(r);
+      em.check(r, true);
       return false;
     }
     case 16: // OP_MOV_EG (16-bit or register forms; 32-bit memory is OP_ST32)
       if ((a & F_MEM) !== 0 && !o32) {
         em.line(`i = ${k}; ${linCode(r, 2, true)}`);
         em.line(writeCode(2, `r16[${reg * 2}]`));
-        em.check(r);
+        em.check(r, true);
         return false;
       }
       break;
@@ -389,7 +420,7 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
       if ((a & F_MEM) !== 0) {
         em.line(`i = ${k}; ${linCode(r, 1, true)}`);
         em.line(writeCode(1, `r8[${reg8Index(reg)}]`));
-        em.check(r);
+        em.check(r, true);
         return false;
       }
       break;
@@ -397,14 +428,14 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
       const size = op === 75 ? 1 : 2;
       em.line(`i = ${k}; ${linCode(r, size, false)}`);
       em.line(`r32[${reg}] = ${readExpr(size)};`);
-      em.check(r);
+      em.check(r, true);
       return false;
     }
     case 66: // OP_ALU_RM32
       em.line(`i = ${k}; ${linCode(r, 4, false)}`);
       em.line(`x = r32[${reg}]; y = ${readExpr(4)};`);
       em.line(aluCode(sub) + (sub !== 7 ? ` r32[${reg}] = r;` : ''));
-      em.check(r);
+      em.check(r, true);
       return false;
     case 64: // OP_MOV_RR32
       em.line(`r32[${reg}] = r32[${base}];`);
@@ -442,10 +473,20 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
     case 22: // OP_MOV_RI
       em.line(o32 ? `r32[${reg}] = ${hex(r.imm)};` : `r16[${reg * 2}] = ${hex(r.imm & 0xffff)};`);
       return false;
-    case 24: case 25: // OP_INC_R, OP_DEC_R
+    case 24: case 25: { // OP_INC_R, OP_DEC_R
+      if (o32) {
+        // inc/dec written out; CF kept (from the locals when the previous flag source is known).
+        const cf = em.flags === 'add' ? '((r >>> 0) < (x >>> 0) ? 1 : 0)' : em.flags === 'sub' ? '((x >>> 0) < (y >>> 0) ? 1 : 0)'
+          : em.flags === 'logic' ? '0' : 'cpu.getCF()';
+        em.line(`v = ${cf}; x = r32[${reg}]; r = (x ${op === 24 ? '+' : '-'} 1) | 0; r32[${reg}] = r;`);
+        em.line(`cpu.flags = (cpu.flags & -2) | v; cpu.lazyOp = ${op === 24 ? LAZY_ADD : LAZY_SUB}; cpu.lazyA = x; cpu.lazyB = 1; ` +
+          `cpu.lazyR = r; cpu.lazyMsb = ${MSB32}; cpu.flagsDirty = ${hex(ARITH & ~1)};`);
+        return false;
+      }
       em.line(o32 ? `r32[${reg}] = cpu.${op === 24 ? 'inc' : 'dec'}(r32[${reg}], ${MSB32});`
         : `r16[${reg * 2}] = cpu.${op === 24 ? 'inc' : 'dec'}(r16[${reg * 2}], 0x8000);`);
       return false;
+    }
     case 26: // OP_PUSH_R
       em.line(`i = ${k}; ${o32 ? `cpu.push32(r32[${reg}]);` : `cpu.push16(r16[${reg * 2}]);`}`);
       em.check(r);
