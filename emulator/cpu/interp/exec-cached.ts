@@ -313,13 +313,19 @@ export abstract class CachedExecutor extends FastFormExecutor {
   private runCompiled(jit: JitCache, f: CompiledBlock, eip: number, s: number, page: number, target: number): void {
     const blocks = this.blocks, bTag = blocks.tag, bGen = blocks.gen, bStart = blocks.start;
     const pageGen = this.codeWatch.pageGen, segBase = this.segBase, fns = jit.fns, count = jit.count;
+    const tlbFlags = this.tlbFlags, tlbData = this.tlbData;
     const csd = this.cs32 ? 1 : 0;
     for (;;) {
       f(this, eip, s, page);
       if (this.attention) return;
       eip = this.eip;
-      const lin = (segBase[1] + eip) | 0;
-      if ((lin >>> 12) !== this.fetchPage) return;
+      const lin = (segBase[1] + eip) | 0, lp = lin >>> 12;
+      if (lp !== this.fetchPage) {
+        // Another code page: what fetchLin8 does when its TLB entry is there (else burst).
+        if ((tlbFlags[lp] & this.fetchMask) !== this.fetchMask) return;
+        this.fetchPage = lp;
+        this.fetchDelta = tlbData[lp];
+      }
       const off = this.fetchDelta + (lin & 0xfff);
       const e = blockSlot(off);
       page = off >>> 12;

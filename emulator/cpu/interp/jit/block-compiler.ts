@@ -157,6 +157,18 @@ function writeCode(size: number, v: string): string {
     `if (codePage[o >>> 12] !== 0) { cpu.codeWatch.pageWritten(o >>> 12); q = 1; } } else { ${slow}(l, ${v}); q = 1; }`;
 }
 
+/** PUSH of a 32-bit value (as `push32`; the value is read before ESP changes). */
+function push32Code(value: string): string {
+  return `v = ${value}; ea = (r32[4] - 4) & sm; if ((scm & 4) !== 0) cpu.checkSeg(2, ea, 4, true); ` +
+    `l = (segBase[2] + ea) | 0; p = l >>> 12; ${writeCode(4, 'v')} if (s32) r32[4] = ea; else r16[8] = ea;`;
+}
+
+/** POP of 32 bits into `v` (as `pop32`). */
+function pop32Code(): string {
+  return `ea = r32[4] & sm; if ((scm & 4) !== 0) cpu.checkSeg(2, ea, 4, false); ` +
+    `l = (segBase[2] + ea) | 0; p = l >>> 12; v = ${readExpr(4)}; if (s32) r32[4] = ea + 4; else r16[8] = ea + 4;`;
+}
+
 /** The 32-bit ALU operation `sub` on locals x, y into r, with its lazy flags (as `alu`). */
 function aluCode(sub: number): string {
   let r: string, kind = LAZY_LOGIC;
@@ -342,6 +354,7 @@ export function translateBlock(c: Int32Array, s0: number, n: number): Translatio
     ['r32', 'cpu.r32'], ['r16', 'cpu.r16'], ['r8', 'cpu.r8'], ['u8', 'cpu.u8'], ['view', 'cpu.view'], ['segBase', 'cpu.segBase'],
     ['tlbFlags', 'cpu.tlbFlags'], ['tlbData', 'cpu.tlbData'], ['codePage', 'cpu.codePage'], ['pageGen', 'cpu.codeWatch.pageGen'],
     ['rm', 'cpu.readMask'], ['wm', 'cpu.writeMask'], ['scm', 'cpu.segChkMask'], ['fp', 'cpu.fetchPage'], ['pg0', 'pageGen[page]'],
+    ['sm', 'cpu.spMask'], ['s32', 'cpu.ss32'],
   ].filter(([name]) => uses(name) || (name === 'pageGen' && uses('pg0')));
   const lets = ['ea', 'l', 'p', 'o', 'v', 'x', 'y', 'r', 'q'].filter(uses);
   if (faults) lets.unshift('i');
@@ -364,16 +377,14 @@ export function translateBlock(c: Int32Array, s0: number, n: number): Translatio
   return { source, count: k };
 }
 
-/** Records that keep the lazy flags and the locals x, y, r as they are. */
-function keepsFlagLocals(op: number, a: number): boolean {
-  switch (op) {
-    case 62: case 63: case 64: case 70: case 22: case 75: case 76: case 26: case 27: case 29: case 55:
-      return true;
-    case 15: case 16:
-      return (a & F_MEM) !== 0 && (op === 15 || (a & F_O32) === 0);
-    default:
-      return false;
-  }
+/**
+ * Records that leave the arithmetic flags alone (moves, loads, stores, stack ops, a Jcc
+ * not taken...): the locals x, y, r still describe the flags after them (no handler can
+ * touch the generated function's locals).
+ */
+function keepsFlagLocals(op: number): boolean {
+  return (op >= 15 && op <= 23) || (op >= 26 && op <= 29) || (op >= 34 && op <= 37) || op === 48 ||
+    (op >= 53 && op <= 55) || (op >= 58 && op <= 64) || op === 70 || op === 75 || op === 76;
 }
 
 /** Emits one record; returns true when it ends the block (every path leaves). */
@@ -384,7 +395,7 @@ function emitRecord(em: Emitter, r: Rec, s: string): boolean {
   if (op === 65 || op === 68 || op === 66) em.flags = aluFlagSource((a >>> SUB_SHIFT) & 15);
   else if (op === 74) em.flags = 'logic';
   else if ((op === 24 || op === 25) && (a & F_O32) !== 0) em.flags = op === 24 ? 'inc' : 'dec';
-  else em.flags = keepsFlagLocals(op, a) ? before : null;
+  else em.flags = keepsFlagLocals(op) ? before : null;
   return ended;
 }
 
@@ -488,13 +499,49 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
       return false;
     }
     case 26: // OP_PUSH_R
-      em.line(`i = ${k}; ${o32 ? `cpu.push32(r32[${reg}]);` : `cpu.push16(r16[${reg * 2}]);`}`);
+      if (o32) {
+        em.line(`i = ${k}; ${push32Code(`r32[${reg}]`)}`);
+        em.check(r, true);
+        return false;
+      }
+      em.line(`i = ${k}; cpu.push16(r16[${reg * 2}]);`);
       em.check(r);
       return false;
     case 27: // OP_POP_R
-      em.line(`i = ${k}; ${o32 ? `v = cpu.pop32(); r32[${reg}] = v;` : `v = cpu.pop16(); r16[${reg * 2}] = v;`}`);
+      if (o32) {
+        em.line(`i = ${k}; ${pop32Code()} r32[${reg}] = v;`);
+        em.check(r, true);
+        return false;
+      }
+      em.line(`i = ${k}; v = cpu.pop16(); r16[${reg * 2}] = v;`);
       em.check(r);
       return false;
+    case 17: // OP_MOV_GE8
+      if ((a & F_MEM) !== 0) {
+        em.line(`i = ${k}; ${linCode(r, 1, false)}`);
+        em.line(`r8[${reg8Index(reg)}] = ${readExpr(1)};`);
+        em.check(r, true);
+        return false;
+      }
+      em.line(`r8[${reg8Index(reg)}] = r8[${reg8Index(base)}];`);
+      return false;
+    case 18: // OP_MOV_GE, 16-bit (32-bit forms are OP_LD32 / OP_MOV_RR32)
+      if ((a & F_MEM) !== 0 && !o32) {
+        em.line(`i = ${k}; ${linCode(r, 2, false)}`);
+        em.line(`r16[${reg * 2}] = ${readExpr(2)};`);
+        em.check(r, true);
+        return false;
+      }
+      break;
+    case 19: case 20: // OP_MOV_EI8, OP_MOV_EI
+      if ((a & F_MEM) !== 0) {
+        const size = op === 19 ? 1 : o32 ? 4 : 2;
+        em.line(`i = ${k}; ${linCode(r, size, true)}`);
+        em.line(writeCode(size, hex(size === 4 ? r.imm : r.imm & (size === 2 ? 0xffff : 0xff))));
+        em.check(r, true);
+        return false;
+      }
+      break;
     case 29: { // OP_JCC
       const t = r.next + r.imm;
       em.line(`if (${fusedCond(em.flags, sub) ?? `cpu.cond(${sub})`}) { cpu.eip = ${o32 ? `(eip0 + ${t}) | 0` : `(eip0 + ${t}) & 0xffff`}; ` +
@@ -508,12 +555,12 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
     }
     case 31: { // OP_CALL
       const t = r.next + r.imm;
-      em.line(`i = ${k}; cpu.${o32 ? 'push32' : 'push16'}(${nextEip});`);
+      em.line(`i = ${k}; ${o32 ? push32Code(nextEip) : `cpu.push16(${nextEip});`}`);
       em.exit(r, o32 ? `(eip0 + ${t}) | 0` : `(eip0 + ${t}) & 0xffff`);
       return true;
     }
     case 32: case 33: // OP_RET, OP_RET_I
-      em.line(`i = ${k}; v = ${o32 ? 'cpu.pop32() | 0' : 'cpu.pop16() & 0xffff'};` + (op === 33 ? ` cpu.adjustSp(${r.imm});` : ''));
+      em.line(`i = ${k}; ${o32 ? pop32Code() : 'v = cpu.pop16() & 0xffff;'}` + (op === 33 ? ` cpu.adjustSp(${r.imm});` : ''));
       em.exit(r, 'v');
       return true;
     case 46: case 47: // OP_CALL_E, OP_JMP_E

@@ -75,7 +75,7 @@ function randomBody(rnd: () => number, count: number): string {
   for (let i = 0; i < count; i++) {
     // Keep EDI (the index of memory operands) small.
     if (rnd() % 6 === 0) lines.push('and edi, 0x3f');
-    const g = rnd() % 32;
+    const g = rnd() % 33;
     switch (g) {
       case 0: lines.push(`mov ${pick(r32)}, ${imm()}`); break;
       case 1: lines.push(`mov ${pick(r32)}, ${pick(r32)}`); break;
@@ -111,6 +111,11 @@ function randomBody(rnd: () => number, count: number): string {
       case 27: lines.push('and edi, 0x3f', `inc dword ${mem()}`, `not word ${mem()}`); break;
       case 28: lines.push('and edi, 0x3f', `shl dword ${mem()}, ${1 + (rnd() % 31)}`); break;
       case 29: lines.push('and edi, 0x3f', `push dword ${mem()}`, `pop ${pick(r32)}`); break;
+      case 31: lines.push('and edi, 0x3f', pick([
+        `mov dword ${mem()}, ${imm()}`, `mov word ${mem()}, 0x${(rnd() & 0xffff).toString(16)}`,
+        `mov byte ${mem()}, 0x${(rnd() & 0xff).toString(16)}`, `mov ${pick(r8)}, byte ${mem()}`, `mov ${pick(r16)}, word ${mem()}`,
+        `mov ${pick(r8)}, ${pick(r8)}`,
+      ])); break;
       case 30: { // INC/DEC after a flag producer, then Jcc on their flags
         const l = `.j${label++}`;
         lines.push(`${pick(alu)} ${pick(r32)}, ${rnd() % 2 ? pick(r32) : imm()}`, `${pick(['inc', 'dec'])} ${pick(r32)}`,
