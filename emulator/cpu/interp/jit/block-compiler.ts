@@ -5,12 +5,13 @@
  * written in as a literal, and compiles it with `new Function`.
  *
  * The frequent 32-bit forms are written out in the generated code (register moves, ALU
- * ops with their lazy-flag updates, LEA, shifts by an immediate, loads and stores through
- * the TLB fast path, Jcc/JMP/CALL/RET); every other record is run by calling the same
- * record handler `burst` calls (exec-cached.ts / exec-fast.ts), with the record's arena
- * index. Only OP_LEGACY records (always the last of a block) are not translated: the
- * block is cut before them and the function returns the record index at which `burst`
- * continues interpreting.
+ * ops with their lazy-flag updates, LEA, shifts by an immediate, IMUL, INC/DEC, loads and
+ * stores of every width through the TLB fast path, PUSH/POP, Jcc/JMP/CALL/RET); a Jcc
+ * after an inline ADD/SUB/CMP/logic/INC/DEC tests that instruction's operands (locals x,
+ * y, r) instead of calling `cond()`. Every other record is run by calling the same record
+ * handler `burst` calls (exec-cached.ts / exec-fast.ts), with the record's arena index.
+ * Only OP_LEGACY records (always the last of a block) are not translated: the block is
+ * cut before them.
  *
  * Contract of a compiled block `f(cpu, eip0, s0, page)` (eip0 = EIP of the block's first
  * instruction, s0 = arena index of its first record, page = its backing page; nothing
@@ -20,7 +21,7 @@
  *     last record, or an exit check that fired: `attention` raised, a store into the
  *     block's own code page, the fetch TLB entry replaced); `cpu.eip` is the next EIP;
  *   - it returns k >= 0 when it stopped before record k, an OP_LEGACY record, which the
- *     caller runs; `cpu.eip` is that record's EIP;
+ *     caller runs (`burst` looks it up as a block of its own); `cpu.eip` is its EIP;
  *   - `instructionsRetired` is incremented by the instructions it completed;
  *   - when an instruction faults, it sets `instrStart` (that instruction's EIP),
  *     `espStart` (ESP, which no handler changes before its last fault) and the retired
