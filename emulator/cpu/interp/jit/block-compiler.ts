@@ -72,6 +72,24 @@ interface Rec {
   at: number;
   /** Offset of the next instruction's EIP from eip0. */
   next: number;
+  /** The lazy flags this record writes are overwritten before anyone can see them (`flagsDead`). */
+  dead: boolean;
+}
+
+/**
+ * Whether the lazy flags written by record `k` (an ALU op storing all of them through
+ * `lazy()`) are dead: a later record of the block overwrites all of them the same way (a
+ * 32-bit register ALU op other than ADC/SBB, or TEST) and every record in between neither
+ * reads flags nor can fault, leave the block or call a handler (register moves, LEA,
+ * MOV r,imm, NOP). The state after the later record is then identical either way.
+ */
+function flagsDead(c: Int32Array, s0: number, n: number, k: number): boolean {
+  for (let j = k + 1; j < n; j++) {
+    const s = s0 + j * DC_STRIDE, op = c[s + DC_OP], sub = (c[s + DC_OPS] >>> SUB_SHIFT) & 15;
+    if (op === 74 || ((op === 65 || op === 68) && sub !== 2 && sub !== 3)) return true;
+    if (op !== 64 && op !== 70 && op !== 22 && op !== 55) return false;
+  }
+  return false;
 }
 
 /**
@@ -171,7 +189,7 @@ function pop32Code(): string {
 }
 
 /** The 32-bit ALU operation `sub` on locals x, y into r, with its lazy flags (as `alu`). */
-function aluCode(sub: number): string {
+function aluCode(sub: number, dead = false): string {
   let r: string, kind = LAZY_LOGIC;
   switch (sub) {
     case 0: r = '(x + y) | 0'; kind = LAZY_ADD; break;
@@ -182,6 +200,7 @@ function aluCode(sub: number): string {
     case 6: r = 'x ^ y'; break;
     default: r = '(x - y) | 0'; kind = LAZY_SUB; break; // SUB, CMP
   }
+  if (dead) return `r = ${r}; /* flags overwritten below */`;
   return `r = ${r}; cpu.lazyOp = ${kind}; cpu.lazyA = x; cpu.lazyB = y; cpu.lazyR = r; cpu.lazyMsb = ${MSB32}; cpu.flagsDirty = ${hex(ARITH)};`;
 }
 
@@ -335,7 +354,9 @@ export function translateBlock(c: Int32Array, s0: number, n: number): Translatio
     const s = s0 + k * DC_STRIDE;
     const op = c[s + DC_OP];
     if (op === OP_LEGACY) break;
-    const r: Rec = { k, op, a: c[s + DC_OPS], disp: c[s + DC_DISP], imm: c[s + DC_IMM], at, next: at + c[s + DC_LEN] };
+    const r: Rec = {
+      k, op, a: c[s + DC_OPS], disp: c[s + DC_DISP], imm: c[s + DC_IMM], at, next: at + c[s + DC_LEN], dead: flagsDead(c, s0, n, k),
+    };
     offs.push(at);
     at = r.next;
     ended = emitRecord(em, r, `s0 + ${k * DC_STRIDE}`);
@@ -446,6 +467,7 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
     case 66: // OP_ALU_RM32
       em.line(`i = ${k}; ${linCode(r, 4, false)}`);
       em.line(`x = r32[${reg}]; y = ${readExpr(4)};`);
+      // Flags always stored: the exit check below may leave the block right after it.
       em.line(aluCode(sub) + (sub !== 7 ? ` r32[${reg}] = r;` : ''));
       em.check(r, true);
       return false;
@@ -455,11 +477,11 @@ function emitRecordCode(em: Emitter, r: Rec, s: string): boolean {
     case 65: case 68: { // OP_ALU_RR32, OP_ALU_RI32
       const d = op === 65 ? reg : base;
       em.line(`x = r32[${d}]; y = ${op === 65 ? `r32[${base}]` : hex(r.imm)};`);
-      em.line(aluCode(sub) + (sub !== 7 ? ` r32[${d}] = r;` : ''));
+      em.line(aluCode(sub, r.dead) + (sub !== 7 ? ` r32[${d}] = r;` : ''));
       return false;
     }
     case 74: // OP_TEST_RR32
-      em.line(`x = r32[${base}]; y = r32[${reg}]; ${aluCode(4)}`);
+      em.line(`x = r32[${base}]; y = r32[${reg}]; ${aluCode(4, r.dead)}`);
       return false;
     case 70: // OP_LEA32
       em.line(`r32[${reg}] = ${offsetExpr(a, r.disp)};`);
