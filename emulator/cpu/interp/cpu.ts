@@ -43,6 +43,7 @@ import {
   SS, TR, VM, CR0_MP, CR0_TS, EXC_NM, TF, EXC_DB, RF,
 } from './state.js';
 import { CachedExecutor } from './exec-cached.js';
+import { jitOptionsFromEnv, type JitOptions } from './jit/jit-cache.js';
 import type { CpuLogger } from './exec.js';
 import { DEFAULT_FEATURES, type CpuFeatures } from './features.js';
 import type { CoprocessorHostExt } from './fpu/host-ext.js';
@@ -81,6 +82,11 @@ export interface InterpCpuOptions {
   readonly apic?: ApicMsrAccess;
   /** Initial APIC ID, reported in CPUID.1:EBX[31:24] (SDM Vol. 3A 11.4.6); default 0. */
   readonly apicId?: number;
+  /**
+   * The block translator (jit/): options or true to turn it on, false to keep it off;
+   * default: from the environment (on unless VIREO_JIT=0, see `jitOptionsFromEnv`).
+   */
+  readonly jit?: boolean | JitOptions;
 }
 
 /** Optional x87 / SIMD units plugged into the core (see coprocessor.ts). */
@@ -169,6 +175,8 @@ export class InterpCpu extends CachedExecutor implements CpuBackend {
     this.onFerr = opts.onFerr;
     this.coprocessorHost = new CoprocessorBridge(this);
     this.units = builtInUnits(this.features, this.coprocessorHost);
+    const jit = opts.jit ?? jitOptionsFromEnv();
+    if (jit !== false) this.setJit(jit === true ? {} : jit);
     this.reset();
   }
 

@@ -32,6 +32,8 @@
 import { reg8Index } from './state.js';
 import { FastFormExecutor } from './exec-fast.js';
 import { BlockCache, blockSlot } from './block-cache.js';
+import { JitCache, type JitOptions } from './jit/jit-cache.js';
+import type { CompiledBlock } from './jit/block-compiler.js';
 
 
 /** Operand size of a record's packed operand word. */
@@ -49,6 +51,8 @@ export abstract class CachedExecutor extends FastFormExecutor {
   decodeCacheEnabled = true;
   /** Basic blocks of records in `dc`. */
   private readonly blocks = new BlockCache(this.dc);
+  /** The block translator (jit/): compiled hot blocks, or null when it is off. */
+  private jit: JitCache | null = null;
 
   /** Executes one instruction through the fetch-and-decode path (prefixes included). */
   protected abstract legacyStep(): void;
@@ -56,6 +60,20 @@ export abstract class CachedExecutor extends FastFormExecutor {
   /** Forgets every decoded instruction of this CPU (reset, snapshot restore). */
   flushDecodeCache(): void {
     this.blocks.flush();
+    this.jit?.flush();
+  }
+
+  /**
+   * Turns the block translator on (with `opts`) or off (`false`). Results are identical
+   * either way; only speed differs.
+   */
+  setJit(opts: JitOptions | false): void {
+    this.jit = opts === false ? null : new JitCache(opts);
+  }
+
+  /** The block translator's state (null when off), for statistics and tests. */
+  get jitCache(): JitCache | null {
+    return this.jit;
   }
 
   /**
@@ -67,6 +85,7 @@ export abstract class CachedExecutor extends FastFormExecutor {
     const pageGen = this.codeWatch.pageGen, codePage = this.codePage;
     const tlbFlags = this.tlbFlags, tlbData = this.tlbData, view = this.view;
     const blocks = this.blocks, bTag = blocks.tag, bGen = blocks.gen, bStart = blocks.start, bCount = blocks.count;
+    const jit = this.jit;
     if (!this.decodeCacheEnabled) {
       while (!this.attention && this.instructionsRetired < target) {
         this.legacyStep();
@@ -100,9 +119,25 @@ export abstract class CachedExecutor extends FastFormExecutor {
         if (bTag[e] !== off || bGen[e] !== gen) {
           blocks.build(e, u8, off, this.cs32, gen);
           codePage[page] = 1;
+          if (jit !== null) jit.reset(e);
         }
         const fetchPage = this.fetchPage;
         let s = bStart[e], n = bCount[e];
+        // ---- block translator (jit/) ----
+        if (jit !== null) {
+          const f = jit.fns[e];
+          if (f !== null) {
+            // Only when the whole compiled block fits before `target` (exact counts).
+            if (this.instructionsRetired + jit.count[e] <= target) {
+              cached = false; // compiled blocks keep instrStart/espStart themselves
+              this.runCompiled(jit, f, eip, s, page, target);
+              continue;
+            }
+          } else if (jit.hits[e] >= 0 && ++jit.hits[e] >= jit.threshold) {
+            jit.compile(e, c, s, n);
+          }
+        }
+        // ---- end of block translator ----
         for (;;) {
           const op = c[s + 2];
           if (op === 0) {
@@ -265,6 +300,40 @@ export abstract class CachedExecutor extends FastFormExecutor {
         this.espStart = r32[4];
       }
       throw e;
+    }
+  }
+
+  /**
+   * Runs compiled block `f` (entry EIP `eip`, first record `s`, backing page `page`) and
+   * then, as long as the next block is compiled too and nothing needs `burst` (attention,
+   * `target`, code outside the fetch TLB page, a block to build or to count), the next
+   * ones, each looked up as `burst` does. A block cut before an OP_LEGACY record returns
+   * with EIP at that record; `burst` runs it from a block of its own.
+   */
+  private runCompiled(jit: JitCache, f: CompiledBlock, eip: number, s: number, page: number, target: number): void {
+    const blocks = this.blocks, bTag = blocks.tag, bGen = blocks.gen, bStart = blocks.start;
+    const pageGen = this.codeWatch.pageGen, segBase = this.segBase, fns = jit.fns, count = jit.count;
+    const tlbFlags = this.tlbFlags, tlbData = this.tlbData;
+    const csd = this.cs32 ? 1 : 0;
+    for (;;) {
+      f(this, eip, s, page);
+      if (this.attention) return;
+      eip = this.eip;
+      const lin = (segBase[1] + eip) | 0, lp = lin >>> 12;
+      if (lp !== this.fetchPage) {
+        // Another code page: what fetchLin8 does when its TLB entry is there (else burst).
+        if ((tlbFlags[lp] & this.fetchMask) !== this.fetchMask) return;
+        this.fetchPage = lp;
+        this.fetchDelta = tlbData[lp];
+      }
+      const off = this.fetchDelta + (lin & 0xfff);
+      const e = blockSlot(off);
+      page = off >>> 12;
+      if (bTag[e] !== off || bGen[e] !== ((pageGen[page] << 1) | csd)) return;
+      const g = fns[e];
+      if (g === null || this.instructionsRetired + count[e] > target) return;
+      f = g;
+      s = bStart[e];
     }
   }
 
