@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   BENCH_DIR, EMULATORS, LABELS, REPO_DIR, RESULTS_FILE, appendResult, ratioRows, commandWorks, environmentInfo, printTable, procCpuSeconds,
-  qemuMissing, parseOnly, runMeasured, v86Missing, warnIfBusy,
+  isVireo, qemuMissing, parseOnly, runMeasured, v86Missing, vireoEnv, warnIfBusy,
 } from './lib.mjs';
 
 export const MIPS_EMULATORS = EMULATORS;
@@ -60,9 +60,9 @@ function lastErrorLine(text) {
 
 /** One run of `emu` on `image`; returns the metrics record. */
 async function runOnce(emu, image, loopInstructions, timeoutMs) {
-  let cmd; let args;
-  if (emu === 'vireo') {
-    cmd = process.execPath; args = [path.join(BENCH_DIR, 'vireo-mips-child.mjs'), image];
+  let cmd; let args; let env = {};
+  if (isVireo(emu)) {
+    cmd = process.execPath; args = [path.join(BENCH_DIR, 'vireo-mips-child.mjs'), image]; env = vireoEnv(emu);
   } else if (emu === 'qemu') {
     cmd = 'qemu-system-i386';
     args = ['-accel', 'tcg', '-bios', image, '-m', '64', '-display', 'none', '-serial', 'stdio', '-monitor', 'none',
@@ -74,7 +74,7 @@ async function runOnce(emu, image, loopInstructions, timeoutMs) {
   // For QEMU the harness times the loop itself: serial bytes as they arrive, CPU from /proc.
   let sAt = null; let dAt = null; let sCpu = null; let dCpu = null;
   const r = await runMeasured({
-    cmd, args, timeoutMs,
+    cmd, args, env, timeoutMs,
     onStdout: (text, now, { pid }) => {
       if (sAt === null && text.includes('S')) { sAt = now; const p = pid(); sCpu = p ? procCpuSeconds(p) : null; }
       if (dAt === null && text.includes('D')) { dAt = now; const p = pid(); dCpu = p ? procCpuSeconds(p) : null; }
@@ -89,9 +89,9 @@ async function runOnce(emu, image, loopInstructions, timeoutMs) {
     loopMs = sAt !== null && dAt !== null ? dAt - sAt : null;
     loopCpuMs = sCpu !== null && dCpu !== null ? (dCpu - sCpu) * 1000 : null;
   } else {
-    const st = lastJsonLine(r.stderr, emu === 'vireo' ? 'VIREO-MIPS' : 'V86-STATS');
+    const st = lastJsonLine(r.stderr, isVireo(emu) ? 'VIREO-MIPS' : 'V86-STATS');
     if (!st || st.loopMs == null) return { ...rec, status: 'error', message: `no result (exit ${r.exitCode ?? r.signal}): ${lastErrorLine(r.stderr)}` };
-    if (emu === 'vireo' && st.stop?.kind !== 'debug-exit') return { ...rec, status: 'error', message: `machine stopped: ${JSON.stringify(st.stop)}` };
+    if (isVireo(emu) && st.stop?.kind !== 'debug-exit') return { ...rec, status: 'error', message: `machine stopped: ${JSON.stringify(st.stop)}` };
     loopMs = st.loopMs; loopCpuMs = st.loopCpuMs; counted = st.instructions;
   }
   return {
@@ -107,7 +107,7 @@ async function runOnce(emu, image, loopInstructions, timeoutMs) {
 
 /** Why `emu` cannot run the microbenchmark here, or undefined. */
 function missingFor(emu) {
-  if (emu === 'vireo') {
+  if (isVireo(emu)) {
     return existsSync(path.join(REPO_DIR, 'dist', 'emulator', 'index.js')) ? undefined : 'dist/emulator/index.js is missing (run npm run build:node)';
   }
   if (emu === 'qemu') return qemuMissing();

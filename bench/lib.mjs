@@ -13,14 +13,36 @@ export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = path.dirname(BENCH_DIR);
 export const RESULTS_FILE = path.join(BENCH_DIR, 'results', 'results.jsonl');
 
-/** The emulators compared, in table order, and their labels. */
-export const EMULATORS = ['vireo', 'qemu', 'v86-jit', 'v86-nojit'];
-export const LABELS = { vireo: 'vireo', qemu: 'qemu-tcg', 'v86-jit': 'v86 (JIT)', 'v86-nojit': 'v86 (no JIT)' };
+/**
+ * The emulators compared, in table order, and their labels. `vireo` is Vireo as it ships
+ * (block translator on); `vireo-interp` is the same binary with VIREO_JIT=0, the fair
+ * peer of v86 without its JIT.
+ */
+export const EMULATORS = ['vireo', 'vireo-interp', 'qemu', 'v86-jit', 'v86-nojit'];
+export const LABELS = {
+  vireo: 'vireo', 'vireo-interp': 'vireo (interp only)', qemu: 'qemu-tcg', 'v86-jit': 'v86 (JIT)', 'v86-nojit': 'v86 (no JIT)',
+};
 
-/** Ratio rows vireo/X for the selected emulators. */
+/** Whether `emu` is one of Vireo's own configurations. */
+export function isVireo(emu) {
+  return emu === 'vireo' || emu === 'vireo-interp';
+}
+
+/** Extra environment of a Vireo configuration. */
+export function vireoEnv(emu) {
+  return emu === 'vireo-interp' ? { VIREO_JIT: '0' } : {};
+}
+
+/** Ratio rows vireo/X for the selected emulators, and vireo (interp only)/v86 (no JIT). */
 export function ratioRows(emus) {
-  if (!emus.includes('vireo')) return [];
-  return emus.filter((e) => e !== 'vireo').map((e) => ({ label: `vireo/${LABELS[e].replace(/[()]/g, '')}`, num: 'vireo', den: e }));
+  const label = (e) => LABELS[e].replace(/[()]/g, '');
+  const rows = emus.includes('vireo')
+    ? emus.filter((e) => e !== 'vireo').map((e) => ({ label: `vireo/${label(e)}`, num: 'vireo', den: e }))
+    : [];
+  if (emus.includes('vireo-interp') && emus.includes('v86-nojit')) {
+    rows.push({ label: `vireo interp only/${label('v86-nojit')}`, num: 'vireo-interp', den: 'v86-nojit' });
+  }
+  return rows;
 }
 
 const GNU_TIME = '/usr/bin/time';

@@ -9,7 +9,7 @@
  * 3. Vireo-only app metrics (bench/app-metrics.mjs): RFB updates/s (rfb), browser-shell
  *    cold start (coldstart), emulator worker memory beyond guest RAM (workermem).
  *
- * usage: node bench/run.mjs [--runs N] [--only vireo,qemu,v86,v86-jit,v86-nojit]
+ * usage: node bench/run.mjs [--runs N] [--only vireo,vireo-interp,qemu,v86,v86-jit,v86-nojit]
  *          [--suite linux,mips,rfb,coldstart,workermem] [--timeout-sec S] [--work-mib N] [--mips-minstr M] [--rfb-seconds S] [--no-json]
  * Results: a table on stdout, one JSON line per run in bench/results/results.jsonl.
  */
@@ -23,7 +23,7 @@ import { MIPS_EMULATORS, runMipsBench } from './cpu-mips.mjs';
 import { runColdStartBench, runRfbBench, runWorkerMemBench } from './app-metrics.mjs';
 import {
   BENCH_DIR, EMULATORS, LABELS, REPO_DIR, RESULTS_FILE, appendResult, environmentInfo, parseOnly, printTable,
-  qemuMissing, ratioRows, runMeasured, v86Missing, warnIfBusy,
+  isVireo, qemuMissing, ratioRows, runMeasured, v86Missing, vireoEnv, warnIfBusy,
 } from './lib.mjs';
 
 const MEMORY_MIB = 256;
@@ -43,7 +43,8 @@ const V86_POWER_OFF = ['reboot: Power down', 'reboot: System halted'];
 
 const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options])
   --runs N            runs per emulator, interleaved (default 3)
-  --only LIST         emulators: vireo,qemu,v86-jit,v86-nojit (v86 = both); default all
+  --only LIST         emulators: vireo,vireo-interp,qemu,v86-jit,v86-nojit (v86 = both;
+                      vireo-interp = Vireo with VIREO_JIT=0); default all
   --suite LIST        linux,mips,rfb,coldstart,workermem (default all)
   --timeout-sec S     per-run timeout; the child's process group is killed (default 900)
   --work-mib N        MiB of zeros the guest hashes with sha256sum (default 4)
@@ -52,8 +53,8 @@ const USAGE = `usage: node bench/run.mjs [options]   (npm run bench -- [options]
   --no-json           do not append to bench/results/results.jsonl`;
 
 function commandFor(emu, iso) {
-  if (emu === 'vireo') {
-    return { cmd: process.execPath, args: [path.join(REPO_DIR, 'bin', 'vireo.js'), 'run', '--cdrom', iso, '--serial', 'stdio', '--memory', `${MEMORY_MIB}M`], env: { VIREO_STATS: '1' } };
+  if (isVireo(emu)) {
+    return { cmd: process.execPath, args: [path.join(REPO_DIR, 'bin', 'vireo.js'), 'run', '--cdrom', iso, '--serial', 'stdio', '--memory', `${MEMORY_MIB}M`], env: { VIREO_STATS: '1', ...vireoEnv(emu) } };
   }
   if (emu === 'qemu') {
     return { cmd: 'qemu-system-i386', args: ['-accel', 'tcg', '-m', String(MEMORY_MIB), '-cdrom', iso, '-nographic', '-no-reboot'] };
@@ -118,7 +119,7 @@ async function runOnce(emu, iso, timeoutMs, run) {
   // Marker times are relative to the spawn.
   rec.bootS = bootAt !== null ? (bootAt - r.t0Ms) / 1000 : null;
   rec.doneS = doneAt !== null ? (doneAt - r.t0Ms) / 1000 : null;
-  if (emu === 'vireo') rec.mips = parseVireoStats(r.stderr);
+  if (isVireo(emu)) rec.mips = parseVireoStats(r.stderr);
   if (emu.startsWith('v86')) {
     const line = r.stderr.split('\n').reverse().find((l) => l.startsWith('V86-STATS '));
     try {
@@ -133,7 +134,7 @@ async function runOnce(emu, iso, timeoutMs, run) {
   if (bootAt === null) {
     // Vireo refusing the configuration (an error exit before the guest printed anything)
     // means the CLI cannot run this guest yet.
-    const refused = emu === 'vireo' && !r.signal && r.exitCode !== 0 && serial.trim() === '';
+    const refused = isVireo(emu) && !r.signal && r.exitCode !== 0 && serial.trim() === '';
     const err = lastLine(r.stderr);
     return { ...rec, status: refused ? 'not-available' : 'error', message: refused && err ? err : `${how} before the boot marker${err ? `: ${err}` : ''}` };
   }
@@ -146,7 +147,7 @@ async function runOnce(emu, iso, timeoutMs, run) {
 }
 
 function missingFor(emu) {
-  if (emu === 'vireo') return existsSync(path.join(REPO_DIR, 'dist', 'main', 'cli', 'vireo.js')) ? undefined : 'not built (run npm run build:node)';
+  if (isVireo(emu)) return existsSync(path.join(REPO_DIR, 'dist', 'main', 'cli', 'vireo.js')) ? undefined : 'not built (run npm run build:node)';
   if (emu === 'qemu') return qemuMissing();
   const m = v86Missing();
   if (m) return m;
