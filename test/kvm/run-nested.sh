@@ -5,7 +5,7 @@
 # node, node_modules and this checkout are used as they are. Builds the guest first if
 # needed (test/kvm/build.sh, cached outside the repository).
 #
-#   test/kvm/run-nested.sh                 # npx vitest run --configLoader runner test/kvm/inner
+#   test/kvm/run-nested.sh                 # vitest on test/kvm/inner, then test/kvm/last
 #                                          (the runner loader: vite cannot write its temp config to the read-only share)
 #   test/kvm/run-nested.sh 'node -e 0'     # any command (run from the repository root)
 # Before the guest starts, the host builds what the tests need and the offline guest cannot
@@ -23,7 +23,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=${VIREO_KVM_CACHE:-$HOME/.cache/vireo/kvm-nested}
 [ -f "$OUT/vmlinux" ] && [ -f "$OUT/initrd.cpio.gz" ] && [ "$OUT/initrd.cpio.gz" -nt "$HERE/init" ] || "$HERE/build.sh" || exit 1
-CMD=${1:-npx vitest run --configLoader runner test/kvm/inner}
+# Default: test/kvm/inner, then test/kvm/last (a triple fault, which upsets the nested KVM).
+CMD=${1:-npx vitest run --configLoader runner test/kvm/inner && npx vitest run --configLoader runner test/kvm/last}
 case "$CMD" in *@*|*\"*) echo "run-nested.sh: the command must not contain @ or \"" >&2; exit 2 ;; esac
 # Inside the guest the tests must know they are meant to run (and fail loudly if KVM is missing).
 # HOME and TMPDIR on the guest's tmpfs (/run): the host's / (and /tmp) are read-only there.
@@ -32,7 +33,7 @@ case "$FIXTURES" in *' '*|*@*) echo "run-nested.sh: the fixture cache path must 
 [ -f "$REPO/dist/main/cli/vireo.js" ] || (cd "$REPO" && npm run build:node >/dev/null) || { echo "run-nested.sh: npm run build:node failed" >&2; exit 1; }
 (cd "$REPO" && npx esbuild test/kvm/kvm-fixtures.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$OUT/kvm-fixtures.mjs" \
   && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO" >&2) || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
-FULL="cd $REPO && VIREO_KVM_NESTED=1 VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run $CMD"
+FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run && $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 timeout "${TIMEOUT:-1500}" qemu-system-x86_64 \

@@ -383,8 +383,8 @@ export class KvmCpu implements CpuBackend, IrqSink {
           return CpuExit.Halt;
         case KVM_EXIT.SHUTDOWN:
           // Triple fault (api.rst 5: KVM_EXIT_SHUTDOWN). A PC would reset, but KVM has already
-          // INIT-ed the vCPU (SVM reinitialises its VMCB) and, seen under nested SVM, the vCPU
-          // never runs again after our reset: stop with the reason instead of hanging.
+          // INIT-ed the vCPU (SVM reinitialises its VMCB) and, seen under nested SVM on QEMU
+          // TCG, the vCPU never runs again after our reset: stop with the reason instead of hanging.
           return this.errorExit('the guest triple-faulted (KVM_EXIT_SHUTDOWN: an exception while delivering a double fault); ' +
             'the VM stops, since KVM cannot run this vCPU again after a shutdown');
         case KVM_EXIT.SYSTEM_EVENT: {

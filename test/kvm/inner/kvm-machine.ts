@@ -1,0 +1,54 @@
+/**
+ * Builds a PcMachine on KVM for the nested tests the way `vireo run --backend kvm` and the
+ * app's worker do (chooseBackend + createPcMachine), and tiny BIOS images for them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { chooseBackend } from '../../../emulator/host/cpu-backend-select.js';
+import { createNodeTiming } from '../../../emulator/host/node-timing.js';
+import { createPcMachine, type PcMachine } from '../../../emulator/machine/pc-machine.js';
+import type { StopReason } from '../../../emulator/machine/run-loop.js';
+
+/** Debian's SeaBIOS. */
+export const BIOS = '/usr/share/seabios/bios-256k.bin';
+const VGABIOS = '/usr/share/seabios/vgabios-stdvga.bin';
+
+/** A machine started by `boot`: its debugcon text, log lines and the run's end. */
+export interface Booted {
+  machine: PcMachine;
+  debug: () => string;
+  logs: string[];
+  done: Promise<StopReason>;
+}
+
+/** Starts a 64 MiB pc machine on KVM with `bios`; `onDebug` sees the debugcon text so far. */
+export function boot(bios: Uint8Array, onDebug?: (text: string, m: PcMachine) => void, irqchip: 'kernel' | 'userspace' = 'kernel'): Booted {
+  let debug = '';
+  const logs: string[] = [];
+  const choice = chooseBackend('kvm', false, (m) => { if (logs.length < 100) logs.push(m); }, 1, { irqchip });
+  const late: { m?: PcMachine } = {};
+  const machine = createPcMachine({
+    memoryBytes: 64 * 1024 * 1024,
+    bios,
+    vgaBios: existsSync(VGABIOS) ? new Uint8Array(readFileSync(VGABIOS)) : null,
+    deterministic: false,
+    timing: createNodeTiming(),
+    rtcStart: new Date(Date.UTC(2024, 0, 1)),
+    createCpu: choice.createCpu,
+    alignWindow: choice.alignWindow,
+    debugconOut: (bytes) => {
+      debug += Buffer.from(bytes).toString('latin1');
+      if (late.m) onDebug?.(debug, late.m);
+    },
+    log: (m) => { if (logs.length < 100) logs.push(m); },
+  });
+  late.m = machine;
+  return { machine, debug: () => debug, logs, done: machine.run() };
+}
+
+/** A 128 KiB BIOS image whose code at F000:0000 is `code`, with `jmp F000:0000` at the reset vector. */
+export function tinyBios(code: number[]): Uint8Array {
+  const rom = new Uint8Array(128 * 1024).fill(0xf4);
+  rom.set(code, 0x10000);
+  rom.set([0xea, 0x00, 0x00, 0x00, 0xf0], 0x1fff0); // jmp far F000:0000
+  return rom;
+}
