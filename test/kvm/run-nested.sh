@@ -15,8 +15,9 @@
 # reads through VIREO_CACHE, and dist/ when it is missing (the inner Linux test runs the built
 # `vireo` command).
 # Env: VIREO_KVM_CACHE (cache dir), VIREO_CACHE (fixture cache, default ~/.cache/vireo),
-# MEM (MiB, default 512), TIMEOUT (s, default 1500: the two Linux boots under KVM take about a
-# minute each, and each fails by itself after 7 minutes), LOG.
+# MEM (MiB, default 512), TIMEOUT (s, default 600, 1500 with VIREO_KVM_LINUX=1: the two Linux
+# boots under KVM take about a minute each, and each fails by itself after 7 minutes), LOG,
+# VIREO_KVM_LINUX (1: also the Linux boots under KVM).
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -31,12 +32,19 @@ case "$CMD" in *@*|*\"*) echo "run-nested.sh: the command must not contain @ or 
 FIXTURES=${VIREO_CACHE:-$HOME/.cache/vireo}
 case "$FIXTURES" in *' '*|*@*) echo "run-nested.sh: the fixture cache path must not contain spaces or @" >&2; exit 2 ;; esac
 [ -f "$REPO/dist/main/cli/vireo.js" ] || (cd "$REPO" && npm run build:node >/dev/null) || { echo "run-nested.sh: npm run build:node failed" >&2; exit 1; }
-(cd "$REPO" && npx esbuild test/kvm/kvm-fixtures.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$OUT/kvm-fixtures.mjs" \
+# The Linux boots under nested KVM (the test ISO and the virtio guest) only with
+# VIREO_KVM_LINUX=1: one nested run in five stalled the whole nested host during the Linux
+# boot (the guest's vitest stopped printing; nothing failed until the outer timeout), which
+# a default CI run cannot afford. Their fixtures are built only then.
+LINUX=${VIREO_KVM_LINUX:-0}
+[ "$LINUX" = 1 ] || echo "run-nested.sh: the Linux boots under KVM are skipped (VIREO_KVM_LINUX=1 runs them)" >&2
+[ "$LINUX" != 1 ] || (cd "$REPO" && npx esbuild test/kvm/kvm-fixtures.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$OUT/kvm-fixtures.mjs" \
   && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO" >&2) || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
-FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run && $CMD"
+FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_KVM_LINUX=$LINUX VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run && $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
 echo "run-nested.sh: $CMD (log $LOG)" >&2
-timeout "${TIMEOUT:-1500}" qemu-system-x86_64 \
+if [ "$LINUX" = 1 ]; then DEFAULT_TIMEOUT=1500; else DEFAULT_TIMEOUT=600; fi
+timeout "${TIMEOUT:-$DEFAULT_TIMEOUT}" qemu-system-x86_64 \
   -accel tcg,thread=multi -machine q35 -cpu max -smp 1 -m "${MEM:-512}" \
   -kernel "$OUT/vmlinux" -initrd "$OUT/initrd.cpio.gz" \
   -append "console=ttyS0 quiet loglevel=4 panic=-1 rootfstype=ramfs vireo.cmd=${FULL// /@}" \

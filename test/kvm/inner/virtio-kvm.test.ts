@@ -20,7 +20,8 @@ import { runVireo, vireoCliUnavailable } from '../../support/vireo-cli.js';
 import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 const tools = linuxGuestToolsAvailable();
-const skip = !kvmUsable ? 'KVM unusable'
+const skip = process.env['VIREO_KVM_LINUX'] !== '1' ? 'the Linux boots under KVM run with VIREO_KVM_LINUX=1'
+  : !kvmUsable ? 'KVM unusable'
   : existsSync('/sys/module/kvm_pvm') ? 'this host\'s /dev/kvm is PVM (kvm_pvm), which emulates 32-bit guest code in the kernel'
     : !tools.ok ? tools.reason : vireoCliUnavailable();
 const BALLOON_MIB = 160;
