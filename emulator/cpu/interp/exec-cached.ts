@@ -374,44 +374,55 @@ export abstract class CachedExecutor extends FastFormExecutor {
   // ------------------------------------------------------------------ ALU
 
   private cAluEG8(s: number): void {
-    const a = this.dc[s + 4], sub = (a >>> 4) & 15;
-    const g = this.r8[reg8Index(a & 7)];
+    const a = this.dc[s + 4];
+    this.aluE8(s, a, (a >>> 4) & 15, this.r8[reg8Index(a & 7)]);
+  }
+
+  /** ALU op `sub` on the 8-bit E operand of record `s` (operand word `a`) with `src`. */
+  private aluE8(s: number, a: number, sub: number, src: number): void {
     if (a & 0x200000 /* F_MEM */) {
       const lin = this.cLin(s, 1, sub !== 7);
-      if (sub === 7) { this.alu(7, this.readU8(lin), g, 0x80); return; }
+      if (sub === 7) { this.alu(7, this.readU8(lin), src, 0x80); return; }
       this.probeWrite(lin, 1);
-      this.writeU8(lin, this.alu(sub, this.readU8(lin), g, 0x80));
+      this.writeU8(lin, this.alu(sub, this.readU8(lin), src, 0x80));
     } else {
       const e = reg8Index((a >>> 8) & 7);
-      const r = this.alu(sub, this.r8[e], g, 0x80);
+      const r = this.alu(sub, this.r8[e], src, 0x80);
       if (sub !== 7) this.r8[e] = r;
     }
   }
 
+
   private cAluEG(s: number): void {
-    const a = this.dc[s + 4], sub = (a >>> 4) & 15, reg = a & 7;
+    const a = this.dc[s + 4], reg = a & 7;
+    this.aluE(s, a, (a >>> 4) & 15, o32(a) ? this.r32[reg] : this.r16[reg * 2]);
+  }
+
+  /** ALU op `sub` on the 16/32-bit E operand of record `s` (operand word `a`) with `src`. */
+  private aluE(s: number, a: number, sub: number, src: number): void {
     if (a & 0x200000 /* F_MEM */) {
       const lin = this.cLin(s, o32(a) ? 4 : 2, sub !== 7);
       if (o32(a)) {
-        if (sub === 7) { this.alu(7, this.readU32(lin), this.r32[reg], (0x80000000 | 0)); return; }
+        if (sub === 7) { this.alu(7, this.readU32(lin), src, (0x80000000 | 0)); return; }
         this.probeWrite(lin, 4);
-        this.writeU32(lin, this.alu(sub, this.readU32(lin), this.r32[reg], (0x80000000 | 0)));
+        this.writeU32(lin, this.alu(sub, this.readU32(lin), src, (0x80000000 | 0)));
       } else {
-        if (sub === 7) { this.alu(7, this.readU16(lin), this.r16[reg * 2], 0x8000); return; }
+        if (sub === 7) { this.alu(7, this.readU16(lin), src, 0x8000); return; }
         this.probeWrite(lin, 2);
-        this.writeU16(lin, this.alu(sub, this.readU16(lin), this.r16[reg * 2], 0x8000));
+        this.writeU16(lin, this.alu(sub, this.readU16(lin), src, 0x8000));
       }
     } else {
       const e = (a >>> 8) & 7;
       if (o32(a)) {
-        const r = this.alu(sub, this.r32[e], this.r32[reg], (0x80000000 | 0));
+        const r = this.alu(sub, this.r32[e], src, (0x80000000 | 0));
         if (sub !== 7) this.r32[e] = r;
       } else {
-        const r = this.alu(sub, this.r16[e * 2], this.r16[reg * 2], 0x8000);
+        const r = this.alu(sub, this.r16[e * 2], src, 0x8000);
         if (sub !== 7) this.r16[e * 2] = r;
       }
     }
   }
+
 
   private cAluGE8(s: number): void {
     const a = this.dc[s + 4], sub = (a >>> 4) & 15;
@@ -449,43 +460,16 @@ export abstract class CachedExecutor extends FastFormExecutor {
   }
 
   private cGrp1_8(s: number): void {
-    const a = this.dc[s + 4], sub = a & 7, imm = this.dc[s + 6];
-    if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s, 1, sub !== 7);
-      if (sub === 7) { this.alu(7, this.readU8(lin), imm, 0x80); return; }
-      this.probeWrite(lin, 1);
-      this.writeU8(lin, this.alu(sub, this.readU8(lin), imm, 0x80));
-    } else {
-      const e = reg8Index((a >>> 8) & 7);
-      const r = this.alu(sub, this.r8[e], imm, 0x80);
-      if (sub !== 7) this.r8[e] = r;
-    }
+    const a = this.dc[s + 4];
+    this.aluE8(s, a, a & 7, this.dc[s + 6]);
   }
 
+
   private cGrp1(s: number): void {
-    const a = this.dc[s + 4], sub = a & 7, imm = this.dc[s + 6];
-    if (a & 0x200000 /* F_MEM */) {
-      const lin = this.cLin(s, o32(a) ? 4 : 2, sub !== 7);
-      if (o32(a)) {
-        if (sub === 7) { this.alu(7, this.readU32(lin), imm, (0x80000000 | 0)); return; }
-        this.probeWrite(lin, 4);
-        this.writeU32(lin, this.alu(sub, this.readU32(lin), imm, (0x80000000 | 0)));
-      } else {
-        if (sub === 7) { this.alu(7, this.readU16(lin), imm, 0x8000); return; }
-        this.probeWrite(lin, 2);
-        this.writeU16(lin, this.alu(sub, this.readU16(lin), imm, 0x8000));
-      }
-    } else {
-      const e = (a >>> 8) & 7;
-      if (o32(a)) {
-        const r = this.alu(sub, this.r32[e], imm, (0x80000000 | 0));
-        if (sub !== 7) this.r32[e] = r;
-      } else {
-        const r = this.alu(sub, this.r16[e * 2], imm, 0x8000);
-        if (sub !== 7) this.r16[e * 2] = r;
-      }
-    }
+    const a = this.dc[s + 4];
+    this.aluE(s, a, a & 7, this.dc[s + 6]);
   }
+
 
   private cTestEG8(s: number): void {
     const a = this.dc[s + 4];
