@@ -12,15 +12,14 @@
  * A Linux boot on the interpreter takes minutes: only in `npm run test:slow` (VIREO_SLOW=1).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../fixtures/linux-guest.js';
 import { VIRTIO_GUEST_MODULES, VIRTIO_GUEST_SCRIPT, writeVirtioDataDisk } from '../fixtures/virtio-guest.js';
+import { agentPeer, guestLine as line, netFindings, startPageServer, type PageServer } from '../fixtures/virtio-host.js';
 import { REPO_ROOT, runVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
 
 const tools = linuxGuestToolsAvailable();
@@ -33,46 +32,19 @@ const MEMORY_MIB = 256;
 const BALLOON_MIB = 160;
 
 const dirs: string[] = [];
-const servers: Server[] = [];
+const servers: PageServer[] = [];
 afterAll(() => {
   for (const s of servers) s.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** The value after `tag ` on the guest's line starting with `tag`. */
-function line(out: string, tag: string): string {
-  const m = new RegExp(`^${tag} (.*)$`, 'm').exec(out.replace(/\r/g, ''));
-  return m?.[1]?.trim() ?? '';
-}
-
-/** Answers the guest's first agent line with a line of our own (bytes both ways). */
-async function agentPeer(sock: string, deadline: number): Promise<{ got: () => string; close: () => void }> {
-  while (!existsSync(sock)) {
-    if (Date.now() > deadline) throw new Error(`agent socket ${sock} never appeared`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const c: Socket = connect(sock);
-  let got = '';
-  c.on('data', (d: Buffer) => {
-    got += d.toString('latin1');
-    if (got.includes('ping-from-guest\n')) c.write('pong-from-host\n');
-  });
-  c.on('error', () => {});
-  return { got: () => got, close: () => c.destroy() };
-}
-
 describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('blk, net through passt, rng, balloon and the guest agent port all work from inside Linux', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'vireo-virtio-'));
     dirs.push(dir);
-    const page = `vireo-page-${randomBytes(8).toString('hex')}`;
-    const server = createServer((req, res) => {
-      res.writeHead(req.url === '/vireo.txt' ? 200 : 404, { 'content-type': 'text/plain' });
-      res.end(req.url === '/vireo.txt' ? `${page}\n` : 'not found\n');
-    });
+    const server = await startPageServer();
     servers.push(server);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as { port: number }).port;
+    const { port, page } = server;
     const disk = path.join(dir, 'data.img');
     const firstMibSha = writeVirtioDataDisk(disk, port);
     const scsiDisk = path.join(dir, 'scsi.img');
@@ -135,9 +107,9 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
     expect(memTotalKib).toBeLessThan((BALLOON_MIB + 8) * 1024);
 
     // virtio-net through passt: a lease, then the host's 127.0.0.1 server via the gateway.
-    expect(line(out, 'MAC')).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
-    expect(line(out, 'DHCP-LEASE')).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+ gateway \d+\.\d+\.\d+\.\d+$/);
-    const wget = out.slice(out.indexOf('WGET-BEGIN'), out.indexOf('WGET-END'));
-    expect(wget).toContain(page);
+    const net = netFindings(out);
+    expect(net.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
+    expect(net.lease).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+ gateway \d+\.\d+\.\d+\.\d+$/);
+    expect(net.wget).toContain(page);
   }, (TIMEOUT_S + 120) * 1000);
 });

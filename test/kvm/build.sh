@@ -1,7 +1,7 @@
 #!/bin/bash
 # test/kvm/build.sh: builds the nested-KVM test guest (adapted from the reference recipe in
 # /work/shared/tools/kvm-nested): Debian's kernel with kvm/kvm-amd and virtio-9p modules,
-# and a busybox initramfs whose /init loads them and runs a command chrooted into the
+# (and dummy, for a network interface passt can use) and a busybox initramfs whose /init loads them and runs a command chrooted into the
 # host's root (shared read-only over 9p). Nothing is written to the repository: output goes
 # to ${VIREO_KVM_CACHE:-~/.cache/vireo/kvm-nested}. Idempotent; ~30 s and ~70 MB download
 # the first time.
@@ -49,7 +49,7 @@ mods_for() {
   echo "$1"
 }
 : > root/lib/modules/load-order
-for m in kernel/arch/x86/kvm/kvm-amd.ko kernel/drivers/virtio/virtio_pci.ko kernel/net/9p/9pnet_virtio.ko kernel/fs/9p/9p.ko; do
+for m in kernel/arch/x86/kvm/kvm-amd.ko kernel/drivers/virtio/virtio_pci.ko kernel/net/9p/9pnet_virtio.ko kernel/fs/9p/9p.ko kernel/drivers/net/dummy.ko; do
   mods_for "$m"
 done | awk '!seen[$0]++' | while read -r p; do
   case "$p" in

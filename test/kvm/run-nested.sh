@@ -17,7 +17,8 @@
 # Env: VIREO_KVM_CACHE (cache dir), VIREO_CACHE (fixture cache, default ~/.cache/vireo),
 # MEM (MiB, default 512), TIMEOUT (s, default 600, 1500 with VIREO_KVM_LINUX=1: the two Linux
 # boots under KVM take about a minute each, and each fails by itself after 7 minutes), LOG,
-# VIREO_KVM_LINUX (1: also the Linux boots under KVM).
+# VIREO_KVM_LINUX (1: also the Linux boots under KVM), MONITOR (a path: the QEMU monitor on
+# that unix socket, for `info registers` or `sendkey alt-sysrq-t` into a stuck nested host).
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,13 +43,14 @@ LINUX=${VIREO_KVM_LINUX:-0}
   && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO" >&2) || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
 FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_KVM_LINUX=$LINUX VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run && $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
+MON=none; [ -z "${MONITOR:-}" ] || MON="unix:$MONITOR,server,nowait"
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 if [ "$LINUX" = 1 ]; then DEFAULT_TIMEOUT=1500; else DEFAULT_TIMEOUT=600; fi
 timeout "${TIMEOUT:-$DEFAULT_TIMEOUT}" qemu-system-x86_64 \
   -accel tcg,thread=multi -machine q35 -cpu max -smp 1 -m "${MEM:-512}" \
   -kernel "$OUT/vmlinux" -initrd "$OUT/initrd.cpio.gz" \
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 rootfstype=ramfs vireo.cmd=${FULL// /@}" \
-  -nographic -no-reboot -serial mon:stdio -monitor none -nic none \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
+  -nographic -no-reboot -serial mon:stdio -monitor "$MON" -nic none \
   -virtfs "local,path=/,mount_tag=host,security_model=none,multidevs=remap,id=host,readonly=on" \
   2>&1 | tee "$LOG"
 grep -a -q 'VIREO-KVM: RESULT PASS' "$LOG"
