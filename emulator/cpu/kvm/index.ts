@@ -11,6 +11,7 @@ import type { KvmMemoryMap } from './kvm-slots.js';
 export { KvmCpu, KICK_SIGNAL, pcGsiRoutes, type IrqSink, type KvmCpuOptions } from './kvm-backend.js';
 export { HYPERV_FEATURES, type HypervFeature } from './hyperv.js';
 export { probeKvm, type KvmProbeResult } from './kvm-probe.js';
+export { decodeKvmCpuState, encodeKvmCpuState, type KvmCpuState, type KvmCpuStateJson, type KvmMsr } from './kvm-state.js';
 export type { KvmMemoryMap } from './kvm-slots.js';
 
 /** The parts of a board a KvmCpu attaches to (PcBoard has all of them). */

@@ -66,8 +66,9 @@
  * exits with a readable message too; the run loop stops the machine with it.
  *
  * Leaves out: A20 masking (KVM has none; setA20 is recorded only, as with QEMU+KVM),
- * SMM, MSR reset beyond what KVM does at vCPU creation, multiple vCPUs, save/load of CPU
- * state, 64-bit MMIO above 4 GiB, dirty logging, irqfd/ioeventfd.
+ * SMM, MSR reset beyond what KVM does at vCPU creation, multiple vCPUs, 64-bit MMIO above
+ * 4 GiB, dirty logging, irqfd/ioeventfd. saveCpuState/loadCpuState snapshot the vCPU
+ * (kvm-state.ts); saving a whole VM (memory, devices, in-kernel 8259/IOAPIC/PIT) is not wired.
  */
 import type { CpuBackend, CpuExit as CpuExitT, CpuRegs, InterruptSource, VmOps } from '../backend.js';
 import { CpuExit } from '../backend.js';
@@ -77,13 +78,14 @@ import { PAGE_SIZE } from '../../memory/guest-memory.js';
 import {
   CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID, EINTR, KERNEL_SIGSET_BYTES, KVM, KVM_CAP, KVM_EXIT, KVM_EXIT_IO_OUT, KVM_INTERNAL_ERROR, KVM_IRQCHIP,
   KVM_IRQ_ROUTING_IRQCHIP, KVM_MAX_CPUID_ENTRIES, KVM_MP_STATE_RUNNABLE, KVM_PIT_FLAGS_HPET_LEGACY,
-  KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT, Layout, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, SIGEVENT,
+  KVM_PIT_SPEAKER_DUMMY, KVM_SYSTEM_EVENT, Layout, entryFailureText, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, SIGEVENT,
   SIGEV_THREAD_ID, SIGSET_BYTES, SIG_BLOCK, StructBuf, exitReasonName, libc, sigaddset, type Libc,
 } from './kvm-sys.js';
 import { planSlots, slotsFromFlatView, type ActiveSlot, type KvmMemoryMap } from './kvm-slots.js';
 import { probeKvm } from './kvm-probe.js';
 import { decodeRandInsn, kvmRegOffset } from './kvm-insn.js';
 import { hypervCpuidLeaves, HYPERV_FEATURES, type HypervLeaf } from './hyperv.js';
+import { loadVcpuState, saveVcpuState, saveableMsrIndices, type KvmCpuState, type KvmVcpuFds } from './kvm-state.js';
 import { randomBytes } from 'node:crypto';
 
 /** Where interrupts from the board's devices go when KVM owns the interrupt controllers. */
@@ -216,6 +218,7 @@ export class KvmCpu implements CpuBackend, IrqSink {
   private error: string | undefined;
   private a20 = true;
   private readonly opts: KvmCpuOptions;
+  private msrIndices: number[] | undefined;
 
   /** Opens /dev/kvm and builds the VM and its vCPU. Throws with a readable message. */
   constructor(opts: KvmCpuOptions) {
@@ -395,8 +398,8 @@ export class KvmCpu implements CpuBackend, IrqSink {
         }
         case KVM_EXIT.FAIL_ENTRY: {
           const hw = r.big64(L.fail_entry.hardware_entry_failure_reason);
-          return this.errorExit(`KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x${hw.toString(16)} ` +
-            `(VMX exit reason / SVM exit code; invalid guest state)${this.ripText()}`);
+          this.opts.log?.(this.describeState('entry failure'));
+          return this.errorExit(`KVM_EXIT_FAIL_ENTRY: ${entryFailureText(hw)} (hardware entry failure reason 0x${hw.toString(16)})${this.ripText()}`);
         }
         case KVM_EXIT.INTERNAL_ERROR: {
           const sub = r.u32(L.internal.suberror);
@@ -679,6 +682,28 @@ export class KvmCpu implements CpuBackend, IrqSink {
     this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_SREGS, s.bytes), 'KVM_SET_SREGS');
     this.check(this.c.ioctlPtr(this.vcpuFd, KVM.SET_REGS, g.bytes), 'KVM_SET_REGS');
     this.halted = false;
+  }
+
+  /**
+   * A snapshot of the whole vCPU (registers, FPU/XSAVE, XCRs, debug registers, pending
+   * events, MP state, the in-kernel local APIC, MSRs; kvm-state.ts). Call between two run()
+   * calls, e.g. while the machine is paused.
+   */
+  saveCpuState(): KvmCpuState {
+    if (this.closed) throw new Error('KvmCpu: used after close()');
+    this.msrIndices ??= saveableMsrIndices(this.c, this.sysFd);
+    return saveVcpuState(this.vcpuFdsView(), this.msrIndices, this.halted);
+  }
+
+  /** Puts back a snapshot of saveCpuState() (validated first; throws naming what is wrong). */
+  loadCpuState(state: KvmCpuState): void {
+    if (this.closed) throw new Error('KvmCpu: used after close()');
+    loadVcpuState(this.vcpuFdsView(), state);
+    this.halted = state.halted;
+  }
+
+  private vcpuFdsView(): KvmVcpuFds {
+    return { c: this.c, sysFd: this.sysFd, vcpuFd: this.vcpuFd, kernelIrqchip: this.opts.irqchip === 'kernel' };
   }
 
   /** The memory slots currently registered (for diagnostics and tests). */

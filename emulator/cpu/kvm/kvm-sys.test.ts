@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KVM, KVM_CAP, KVM_EXIT, Layout, exitReasonName, ioc, sigaddset } from './kvm-sys.js';
+import { KVM, KVM_CAP, KVM_EXIT, Layout, entryFailureText, exitReasonName, ioc, sigaddset } from './kvm-sys.js';
 
 // Expected values: sizeof/offsetof/ioctl numbers printed by gcc from <linux/kvm.h> (x86-64, Linux 6.1 UAPI).
 describe('kvm-sys layouts match the x86-64 UAPI', () => {
@@ -21,6 +21,7 @@ describe('kvm-sys layouts match the x86-64 UAPI', () => {
     expect([Layout.irqchip.size, Layout.lapicState.size, Layout.mpState.size, Layout.pitState2.size, Layout.vcpuEvents.size])
       .toEqual([520, 1024, 4, 112, 64]);
     expect([Layout.irqRouting.size, Layout.irqRoutingEntry.size, Layout.enableCap.size]).toEqual([8, 48, 104]);
+    expect([Layout.msrList.size, Layout.msrList.indices, Layout.debugregs.size, Layout.xsave.size, Layout.xcrs.size]).toEqual([4, 4, 128, 4096, 392]);
   });
   it('field offsets', () => {
     expect([Layout.regs.r8, Layout.regs.rip, Layout.regs.rflags]).toEqual([64, 128, 136]);
@@ -63,16 +64,27 @@ describe('kvm-sys layouts match the x86-64 UAPI', () => {
       GET_IRQCHIP: 0xc208ae62, SET_IRQCHIP: 0x8208ae63, SET_GSI_ROUTING: 0x4008ae6a, GET_PIT2: 0x8070ae9f, SET_PIT2: 0x4070aea0,
       GET_LAPIC: 0x8400ae8e, SET_LAPIC: 0x4400ae8f, SET_MP_STATE: 0x4004ae99, SET_VCPU_EVENTS: 0x4040aea0,
       ENABLE_CAP: 0x4068aea3, GET_SUPPORTED_HV_CPUID: 0xc008aec1,
+      GET_MSR_INDEX_LIST: 0xc004ae02, GET_MP_STATE: 0x8004ae98, GET_VCPU_EVENTS: 0x8040ae9f,
+      GET_DEBUGREGS: 0x8080aea1, SET_DEBUGREGS: 0x4080aea2, GET_XSAVE: 0x9000aea4, SET_XSAVE: 0x5000aea5,
+      GET_XCRS: 0x8188aea6, SET_XCRS: 0x4188aea7,
     };
     expect({ ...KVM }).toEqual(expected);
     expect(ioc(3, 0xae, 5, 8)).toBe(0xc008ae05);
   });
   it('capability and exit numbers', () => {
     expect(KVM_CAP).toMatchObject({ IRQCHIP: 0, USER_MEMORY: 3, SET_TSS_ADDR: 4, EXT_CPUID: 7, PIT2: 33, SET_IDENTITY_MAP_ADDR: 37, READONLY_MEM: 81, IMMEDIATE_EXIT: 136 });
+    expect(KVM_CAP).toMatchObject({ MP_STATE: 14, VCPU_EVENTS: 41, DEBUGREGS: 50, XSAVE: 55, XCRS: 56 });
     expect(KVM_CAP).toMatchObject({ IRQ_ROUTING: 25, HYPERV: 44, SIGNAL_MSI: 77, HYPERV_SYNIC: 123, HYPERV_SYNIC2: 148, HYPERV_CPUID: 167 });
     expect(KVM_EXIT).toMatchObject({ IO: 2, HLT: 5, MMIO: 6, IRQ_WINDOW_OPEN: 7, SHUTDOWN: 8, FAIL_ENTRY: 9, INTR: 10, INTERNAL_ERROR: 17, SYSTEM_EVENT: 24 });
     expect(exitReasonName(9)).toBe('KVM_EXIT_FAIL_ENTRY');
     expect(exitReasonName(99)).toBe('KVM_EXIT_99');
+  });
+  it('names entry failures of SVM and VMX', () => {
+    expect(entryFailureText(0xffff_ffff_ffff_ffffn)).toMatch(/^SVM VMEXIT_INVALID/);
+    expect(entryFailureText(0xffff_ffffn)).toMatch(/^SVM VMEXIT_INVALID/);
+    expect(entryFailureText(0x8000_0021n)).toBe('VMX entry failure, exit reason 33: invalid guest state');
+    expect(entryFailureText(0x8000_0022n)).toBe('VMX entry failure, exit reason 34: MSR loading');
+    expect(entryFailureText(7n)).toBe('unknown reason');
   });
   it('sigaddset uses bit signo-1', () => {
     const set = new Uint8Array(8);

@@ -18,9 +18,10 @@
  *
  * In-kernel irqchip state (KVM_GET/SET_IRQCHIP, _LAPIC, _PIT2, KVM_SET_MP_STATE,
  * KVM_SET_VCPU_EVENTS) is handled as opaque byte blobs: captured at creation, written back
- * on reset. Left out: everything non-x86, SMM, nested state, dirty logging, XSAVE/XCRS,
- * reading vCPU events, debug registers, irqfd/ioeventfd (eventfd is bound for later use),
- * and the 32-bit ABI.
+ * on reset; the vCPU state snapshot (kvm-state.ts) moves kvm_xsave/kvm_fpu, kvm_xcrs,
+ * kvm_debugregs, kvm_vcpu_events and kvm_mp_state as opaque blobs too. Left out: everything
+ * non-x86, SMM, nested state, dirty logging, irqfd/ioeventfd (eventfd is bound for later
+ * use), and the 32-bit ABI.
  *
  * Module state: the libc binding is loaded lazily on the first `libc()` call and cached in
  * `cachedLibc` (the only module-level mutable state in emulator/cpu/kvm/); loading koffi is
@@ -117,6 +118,14 @@ export const Layout = {
   pitState2: { size: 112, flags: 72 },
   /** struct kvm_vcpu_events (all zero: no pending exception, interrupt, NMI or SIPI). */
   vcpuEvents: { size: 64 },
+  /** struct kvm_msr_list header (__u32 indices follow). */
+  msrList: { size: 4, nmsrs: 0, indices: 4 },
+  /** struct kvm_debugregs (db[4], dr6, dr7, flags, reserved[9]). */
+  debugregs: { size: 128 },
+  /** struct kvm_xsave (the legacy 4 KiB region: the FXSAVE area, header and extended states). */
+  xsave: { size: 4096 },
+  /** struct kvm_xcrs (nr_xcrs, flags, 16 x {xcr, reserved, value}, padding). */
+  xcrs: { size: 392 },
   /** struct kvm_irq_routing header (entries follow). */
   irqRouting: { size: 8, nr: 0, flags: 4, entries: 8 },
   /** struct kvm_irq_routing_entry; `u` holds kvm_irq_routing_irqchip (irqchip, pin) for type IRQCHIP. */
@@ -130,6 +139,7 @@ export const KVM = {
   // system ioctls
   GET_API_VERSION: io(0x00),
   CREATE_VM: io(0x01),
+  GET_MSR_INDEX_LIST: iowr(0x02, Layout.msrList.size),
   CHECK_EXTENSION: io(0x03),
   GET_VCPU_MMAP_SIZE: io(0x04),
   GET_SUPPORTED_CPUID: iowr(0x05, Layout.cpuid2.size),
@@ -164,8 +174,16 @@ export const KVM = {
   NMI: io(0x9a),
   GET_LAPIC: ior(0x8e, Layout.lapicState.size),
   SET_LAPIC: iow(0x8f, Layout.lapicState.size),
+  GET_MP_STATE: ior(0x98, Layout.mpState.size),
   SET_MP_STATE: iow(0x99, Layout.mpState.size),
+  GET_VCPU_EVENTS: ior(0x9f, Layout.vcpuEvents.size),
   SET_VCPU_EVENTS: iow(0xa0, Layout.vcpuEvents.size),
+  GET_DEBUGREGS: ior(0xa1, Layout.debugregs.size),
+  SET_DEBUGREGS: iow(0xa2, Layout.debugregs.size),
+  GET_XSAVE: ior(0xa4, Layout.xsave.size),
+  SET_XSAVE: iow(0xa5, Layout.xsave.size),
+  GET_XCRS: ior(0xa6, Layout.xcrs.size),
+  SET_XCRS: iow(0xa7, Layout.xcrs.size),
   ENABLE_CAP: iow(0xa3, Layout.enableCap.size),
   GET_SUPPORTED_HV_CPUID: iowr(0xc1, Layout.cpuid2.size),
 } as const;
@@ -188,6 +206,11 @@ export const KVM_CAP = {
   SET_IDENTITY_MAP_ADDR: 37,
   READONLY_MEM: 81,
   IMMEDIATE_EXIT: 136,
+  MP_STATE: 14,
+  VCPU_EVENTS: 41,
+  DEBUGREGS: 50,
+  XSAVE: 55,
+  XCRS: 56,
 } as const;
 
 /** kvm_run.exit_reason values (kvm.h). */
@@ -201,6 +224,22 @@ export const KVM_EXIT = {
 export function exitReasonName(reason: number): string {
   for (const [name, value] of Object.entries(KVM_EXIT)) if (value === reason) return `KVM_EXIT_${name}`;
   return `KVM_EXIT_${reason}`;
+}
+
+/**
+ * What kvm_run.fail_entry.hardware_entry_failure_reason means. SVM reports the VMCB exit
+ * code, VMEXIT_INVALID (-1) when VMRUN's consistency checks reject the guest state (AMD APM
+ * vol. 2, 15.5.1); VMX reports the exit reason with bit 31 set, basic reasons 33 (invalid
+ * guest state), 34 (MSR loading) and 41 (machine-check event) (Intel SDM vol. 3C, 27.8 and
+ * appendix C).
+ */
+export function entryFailureText(reason: bigint): string {
+  // KVM hands over the VMCB's 32-bit exit code (0xffffffff) or, on some kernels, the 64-bit one.
+  if (reason === 0xffff_ffff_ffff_ffffn || reason === 0xffff_ffffn) return 'SVM VMEXIT_INVALID: the guest state fails VMRUN\'s consistency checks';
+  const basic = Number(reason & 0xffffn);
+  const vmx: Readonly<Record<number, string>> = { 33: 'invalid guest state', 34: 'MSR loading', 41: 'machine-check event' };
+  if (vmx[basic] !== undefined) return `VMX entry failure, exit reason ${basic}: ${vmx[basic]}`;
+  return 'unknown reason';
 }
 
 /** KVM_INTERNAL_ERROR_* sub-errors (kvm.h). */
@@ -253,6 +292,8 @@ export const EACCES = 13;
 export const EPERM = 1;
 /** @see ENOENT */
 export const EAGAIN = 11;
+/** @see ENOENT */
+export const E2BIG = 7;
 
 /** Linux signal plumbing for bounding KVM_RUN (timer_create(2), sigtimedwait(2)). */
 export const SIG_BLOCK = 0;
