@@ -29,7 +29,7 @@ const skip = process.env['VIREO_KVM_LINUX'] !== '1' ? 'the Linux boots under KVM
     : !tools.ok ? tools.reason : vireoCliUnavailable();
 
 describe.skipIf(skip !== '')(`Linux test ISO on vireo run --backend kvm${kvmSkipNote || (skip ? ` (skipped: ${skip})` : '')}`, () => {
-  it('boots to the marker with the interpreter's serial output (modulo timing lines), then powers off with status 0', async () => {
+  it('boots to the marker with the same serial output as the interpreter (modulo timing lines), then powers off with status 0', async () => {
     const iso = buildLinuxTestIso({ script: LINUX_KVM_SCRIPT });
     const t0 = performance.now();
     // --timeout well inside run-nested.sh's own, so a stuck boot fails here with its serial output.
