@@ -33,9 +33,11 @@
  *   as QEMU does. HLT sleeps inside KVM_RUN; the slice timer is armed for the nearer of
  *   `sliceMs` and the next device deadline (`untilNextTimerNs`), so the machine's own timers
  *   (HPET, RTC, PM timer, UART) fire on time while the guest sleeps. reset() writes back the
- *   in-kernel PIC/IOAPIC/PIT and local APIC state captured at creation (KVM_SET_IRQCHIP,
- *   KVM_SET_PIT2, KVM_SET_LAPIC), the APIC base (0xFEE00900, BSP), an empty event state
- *   (KVM_SET_VCPU_EVENTS) and a runnable MP state (KVM_SET_MP_STATE).
+ *   in-kernel PIC/IOAPIC/PIT state captured at creation (KVM_SET_IRQCHIP, KVM_SET_PIT2) and
+ *   the whole vCPU as snapshotted after the first reset (kvm-state.ts: registers, FPU/XSAVE,
+ *   XCR0, debug registers, empty events, runnable MP state, the local APIC with the BSP's
+ *   APIC base 0xFEE00900, and every MSR KVM lists, so paravirtual MSRs such as kvm-clock's
+ *   are off again and KVM stops writing into guest memory, as QEMU's reset does).
  *
  * Hyper-V enlightenments (`hyperv`, kernel irqchip only): CPUID 0x40000000-0x40000005 say
  * "Microsoft Hv" with the features of hyperv.ts that KVM offers (KVM_GET_SUPPORTED_HV_CPUID,
@@ -219,6 +221,8 @@ export class KvmCpu implements CpuBackend, IrqSink {
   private a20 = true;
   private readonly opts: KvmCpuOptions;
   private msrIndices: number[] | undefined;
+  /** The vCPU right after the first reset: later resets put all of it back (MSRs included). */
+  private powerOnState: KvmCpuState | undefined;
 
   /** Opens /dev/kvm and builds the VM and its vCPU. Throws with a readable message. */
   constructor(opts: KvmCpuOptions) {
@@ -268,6 +272,7 @@ export class KvmCpu implements CpuBackend, IrqSink {
     this.setupCpuid();
     this.timerId = this.setupKickTimer();
     this.reset();
+    this.powerOnState = this.saveCpuState();
   }
 
   /** Instructions retired (estimated: see the module header). */
@@ -555,6 +560,13 @@ export class KvmCpu implements CpuBackend, IrqSink {
     this.halted = false;
     this.error = undefined;
     this.clearImmediateExit();
+    if (this.powerOnState) {
+      // Everything of the vCPU as at power-on, MSRs included: a paravirtual clock, steal-time
+      // or async-PF MSR left enabled would have KVM keep writing into the rebooted guest's RAM.
+      if (this.opts.irqchip === 'kernel') this.resetVmIrqchip();
+      this.loadCpuState(this.powerOnState);
+      return;
+    }
     const s = this.sregsBuf;
     const S = Layout.sregs;
     this.check(c.ioctlPtr(this.vcpuFd, KVM.GET_SREGS, s.bytes), 'KVM_GET_SREGS');
@@ -604,11 +616,17 @@ export class KvmCpu implements CpuBackend, IrqSink {
    * runnable (a reset can come while it sleeps in HLT), and the APIC base of a BSP after
    * RESET in `sregs` (written by the caller, before KVM_SET_LAPIC).
    */
-  private resetKernelIrqchip(sregs: StructBuf): void {
+  /** The VM-wide in-kernel 8259s, IOAPIC and PIT as at creation. */
+  private resetVmIrqchip(): void {
     const c = this.c;
     for (const b of this.initialChips) this.check(c.ioctlPtr(this.vmFd, KVM.SET_IRQCHIP, b.bytes.slice()), 'KVM_SET_IRQCHIP');
     if (this.initialPit) this.check(c.ioctlPtr(this.vmFd, KVM.SET_PIT2, this.initialPit.slice()), 'KVM_SET_PIT2');
     this.hpetLegacy = false;
+  }
+
+  private resetKernelIrqchip(sregs: StructBuf): void {
+    const c = this.c;
+    this.resetVmIrqchip();
     this.check(c.ioctlPtr(this.vcpuFd, KVM.SET_VCPU_EVENTS, new Uint8Array(Layout.vcpuEvents.size)), 'KVM_SET_VCPU_EVENTS');
     const mp = new StructBuf(Layout.mpState.size);
     mp.setU32(Layout.mpState.mp_state, KVM_MP_STATE_RUNNABLE);

@@ -78,6 +78,41 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
     expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });
   }, 90_000);
 
+  it.skipIf(!kvmUsable)('a reset puts the MSRs back to power-on values (kvm-clock off, SYSENTER_CS 0)', async () => {
+    const code = [
+      0xfa, 0x31, 0xc0, 0x8e, 0xd8, //             cli; xor ax, ax; mov ds, ax
+      0x80, 0x3e, 0x00, 0x05, 0x00, //             cmp byte [0x500], 0
+      0x75, 0x2a, //                               jne second (+42)
+      0xc6, 0x06, 0x00, 0x05, 0x01, //             mov byte [0x500], 1
+      0x66, 0xb9, 0x74, 0x01, 0x00, 0x00, //       mov ecx, 0x174 (IA32_SYSENTER_CS)
+      0x66, 0xb8, 0x34, 0x12, 0x00, 0x00, //       mov eax, 0x1234
+      0x66, 0x31, 0xd2, //                         xor edx, edx
+      0x0f, 0x30, //                               wrmsr
+      0x66, 0xb9, 0x01, 0x4d, 0x56, 0x4b, //       mov ecx, 0x4b564d01 (MSR_KVM_SYSTEM_TIME_NEW)
+      0x66, 0xb8, 0x01, 0x60, 0x00, 0x00, //       mov eax, 0x6001 (kvm-clock on, at 0x6000)
+      0x0f, 0x30, //                               wrmsr
+      0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, //       mov dx, 0xcf9; mov al, 6; out dx, al (hard reset)
+      // second: (offset 0x36)
+      0x66, 0xb9, 0x74, 0x01, 0x00, 0x00, //       mov ecx, 0x174
+      0x0f, 0x32, //                               rdmsr
+      0x66, 0x89, 0xc3, //                         mov ebx, eax
+      0x66, 0xb9, 0x01, 0x4d, 0x56, 0x4b, //       mov ecx, 0x4b564d01
+      0x0f, 0x32, //                               rdmsr
+      0x66, 0x09, 0xc3, //                         or ebx, eax
+      0xb0, 0x2a, //                               mov al, 42
+      0x66, 0x85, 0xdb, //                         test ebx, ebx
+      0x74, 0x02, //                               jz +2
+      0xb0, 0x2b, //                               mov al, 43 (an MSR survived the reset)
+      0xe6, 0xf4, 0xf4, //                         out 0xf4, al (isa-debug-exit); hlt
+    ];
+    expect(code.indexOf(0x66, 0x30)).toBe(0x36);
+    const b = boot(tinyBios(code));
+    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
+    const reason = await b.done;
+    clearTimeout(failsafe);
+    expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });
+  }, 90_000);
+
   it.skipIf(!kvmUsable)('code KVM cannot run (fetched from MMIO) stops the machine with a readable error', async () => {
     const bios = tinyBios([0xea, 0x00, 0x00, 0x00, 0xa0]); // jmp far A000:0000 (the VGA window: MMIO)
     const b = boot(bios);
