@@ -18,7 +18,8 @@
 # MEM (MiB, default 512), TIMEOUT (s, default 600, 1500 with VIREO_KVM_LINUX=1: the two Linux
 # boots under KVM take about a minute each, and each fails by itself after 7 minutes), LOG,
 # VIREO_KVM_LINUX (1: also the Linux boots under KVM), MONITOR (a path: the QEMU monitor on
-# that unix socket, for `info registers` or `sendkey alt-sysrq-t` into a stuck nested host).
+# that unix socket, for `info registers` or `sendkey alt-sysrq-t`; default a private one),
+# NUDGE_S and STALL_S (the stall watchdog, below).
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -43,20 +44,37 @@ LINUX=${VIREO_KVM_LINUX:-0}
   && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO" >&2) || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
 FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_KVM_LINUX=$LINUX VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run && $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
-MON=none; [ -z "${MONITOR:-}" ] || MON="unix:$MONITOR,server,nowait"
+# The QEMU monitor on a unix socket (MONITOR, or a private temporary one): the watchdog uses it.
+MONDIR=$(mktemp -d)
+trap 'rm -rf "$MONDIR"' EXIT
+MONITOR=${MONITOR:-$MONDIR/monitor.sock}
+monitor() { # monitor COMMAND: prints the monitor's answer (python3: no socat needed)
+  python3 - "$MONITOR" "$1" <<'PY' 2>&1
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(4); s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n"); time.sleep(1)
+print(s.recv(1 << 16).decode(errors="replace"))
+PY
+}
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 if [ "$LINUX" = 1 ]; then DEFAULT_TIMEOUT=1500; else DEFAULT_TIMEOUT=600; fi
-# Stall watchdog: inside the guest vitest redraws its status every second, so a log that has
-# not grown for STALL_S seconds (default 180; 0: off) means the nested host froze as a whole
-# (seen about once in 30 nested runs; see README). Stop it then instead of waiting for TIMEOUT,
-# with the CPU state from the monitor when MONITOR is set.
+# The nested host sometimes froze as a whole: its one vCPU asleep in HLT (QEMU "HLT=1", RIP in
+# the idle loop) while its timer interrupt was due, until anything touched the vCPU: a
+# monitor command woke it and the run went on (a lost wake-up in QEMU 7.2's TCG; seen about
+# once in 30 nested runs). Two counter-measures:
+# - the guest kernel never halts (idle=poll), so its vCPU never sleeps waiting for a wake-up;
+# - a watchdog: inside the guest vitest redraws its status every second, so a log that has
+#   not grown for NUDGE_S seconds (default 60; 0: off) gets the vCPU nudged through the
+#   monitor (`info registers`, the answer goes to stderr), and one silent for STALL_S
+#   seconds (default 180; 0: off) is stopped instead of waiting for TIMEOUT.
 NAME="vireo-kvm-nested-$$"
 STALL=${STALL_S:-180}
+NUDGE=${NUDGE_S:-60}
 timeout "${TIMEOUT:-$DEFAULT_TIMEOUT}" qemu-system-x86_64 -name "$NAME" \
   -accel tcg,thread=multi -machine q35 -cpu max -smp 1 -m "${MEM:-512}" \
   -kernel "$OUT/vmlinux" -initrd "$OUT/initrd.cpio.gz" \
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
-  -nographic -no-reboot -serial mon:stdio -monitor "$MON" -nic none \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 idle=poll sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
+  -nographic -no-reboot -serial mon:stdio -monitor "unix:$MONITOR,server,nowait" -nic none \
   -virtfs "local,path=/,mount_tag=host,security_model=none,multidevs=remap,id=host,readonly=on" \
   2>&1 | tee "$LOG" &
 TEE=$!
@@ -65,9 +83,12 @@ while kill -0 "$TEE" 2>/dev/null; do
   sleep 5
   size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
   if [ "$size" != "$last" ]; then last=$size; quiet=0; else quiet=$((quiet + 5)); fi
+  if [ "$NUDGE" -gt 0 ] && [ "$quiet" -gt 0 ] && [ $((quiet % NUDGE)) -eq 0 ]; then
+    echo "run-nested.sh: no output from the nested host for ${quiet}s; nudging its vCPU through the monitor:" >&2
+    monitor "info registers" | grep -a 'RIP=' >&2
+  fi
   if [ "$STALL" -gt 0 ] && [ "$quiet" -ge "$STALL" ]; then
     echo "run-nested.sh: no output from the nested host for ${STALL}s: it stalled; stopping it" | tee -a "$LOG" >&2
-    [ -z "${MONITOR:-}" ] || echo "info registers" | timeout 5 socat -T 4 - "UNIX-CONNECT:$MONITOR" >> "$LOG" 2>&1
     pkill -f -- "-name $NAME" || true
     break
   fi
