@@ -11,7 +11,8 @@ import { createKvmCpu, type KvmCpu } from '../../../emulator/cpu/kvm/index.js';
 import { createNodeTiming } from '../../../emulator/host/node-timing.js';
 import { RunLoop } from '../../../emulator/machine/run-loop.js';
 import { VirtualClock } from '../../../emulator/time/clock.js';
-import { kvmSkipNote, kvmUsable, rebaseForKvm } from './kvm-env.js';
+import { hostPageOffset } from '../../../emulator/cpu/kvm/kvm-sys.js';
+import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 const BIOS = '/usr/share/seabios/bios-256k.bin';
 const VGABIOS = '/usr/share/seabios/vgabios-stdvga.bin';
@@ -38,8 +39,8 @@ describe(`pc board + KvmCpu boots SeaBIOS${kvmSkipNote}`, () => {
       setA20: (enabled) => late.cpu?.setA20(enabled),
       onIntr: (level) => { if (level) { late.cpu?.kick(); late.loop?.wake(); } },
       log: (m) => { if (logs.length < 50) logs.push(m); },
+      alignWindow: hostPageOffset, // KVM maps guest RAM from a page-aligned host address
     });
-    rebaseForKvm(board.mem);
     const cpu = createKvmCpu(board, { irqchip: 'userspace' });
     late.cpu = cpu;
     const loop = new RunLoop({ cpu, clock, reset: () => { board.reset(); cpu.reset(); } }, createNodeTiming(), { deterministic: false });
