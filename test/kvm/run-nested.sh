@@ -19,7 +19,7 @@
 # boots under KVM take about a minute each, and each fails by itself after 7 minutes), LOG,
 # VIREO_KVM_LINUX (1: also the Linux boots under KVM), MONITOR (a path: the QEMU monitor on
 # that unix socket, for `info registers` or `sendkey alt-sysrq-t`; default a private one),
-# NUDGE_S and STALL_S (the stall watchdog, below).
+# HEARTBEAT_S and STALL_S (the heartbeat and the stall watchdog, below).
 # Exit status 0 only if the guest printed "VIREO-KVM: RESULT PASS".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -58,37 +58,37 @@ PY
 }
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 if [ "$LINUX" = 1 ]; then DEFAULT_TIMEOUT=1500; else DEFAULT_TIMEOUT=600; fi
-# The nested host sometimes froze as a whole: its one vCPU asleep in HLT (QEMU "HLT=1", RIP in
-# the idle loop) while its timer interrupt was due, until anything touched the vCPU: a
-# monitor command woke it and the run went on (a lost wake-up in QEMU 7.2's TCG; seen about
-# once in 30 nested runs). Two counter-measures:
-# - the guest kernel never halts (idle=poll), so its vCPU never sleeps waiting for a wake-up;
-# - a watchdog: inside the guest vitest redraws its status every second, so a log that has
-#   not grown for NUDGE_S seconds (default 60; 0: off) gets the vCPU nudged through the
-#   monitor (`info registers`, the answer goes to stderr), and one silent for STALL_S
-#   seconds (default 180; 0: off) is stopped instead of waiting for TIMEOUT.
+# The nested host sometimes froze as a whole (about once in 30 nested runs, for minutes): its
+# vCPU idle with nothing runnable and no timer interrupt coming, until anything reached
+# QEMU's main loop: a monitor command ended it every time it was caught, and the run then
+# passed. (Caught twice in the Linux guest's ATA probe, the guest printing "hpet: Lost 1461
+# RTC interrupts" afterwards; with the nested kernel polling instead of halting (idle=poll)
+# it froze the same way, so it is QEMU 7.2's TCG timer not being re-armed, not a lost HLT
+# wake-up.) So a heartbeat: every HEARTBEAT_S seconds (default 5; 0: off) a harmless monitor
+# command (`info status`) wakes QEMU's main loop. And a watchdog: inside the guest vitest
+# redraws its status every second, so a log silent for STALL_S seconds (default 180; 0: off)
+# means the run is stuck; it is stopped instead of waiting for TIMEOUT.
 NAME="vireo-kvm-nested-$$"
 STALL=${STALL_S:-180}
-NUDGE=${NUDGE_S:-60}
+BEAT=${HEARTBEAT_S:-5}
 timeout "${TIMEOUT:-$DEFAULT_TIMEOUT}" qemu-system-x86_64 -name "$NAME" \
   -accel tcg,thread=multi -machine q35 -cpu max -smp 1 -m "${MEM:-512}" \
   -kernel "$OUT/vmlinux" -initrd "$OUT/initrd.cpio.gz" \
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 idle=poll sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
   -nographic -no-reboot -serial mon:stdio -monitor "unix:$MONITOR,server,nowait" -nic none \
   -virtfs "local,path=/,mount_tag=host,security_model=none,multidevs=remap,id=host,readonly=on" \
   2>&1 | tee "$LOG" &
 TEE=$!
-last=-1; quiet=0
+last=-1; quiet=0; tick=0
 while kill -0 "$TEE" 2>/dev/null; do
-  sleep 5
+  sleep 1
+  tick=$((tick + 1))
+  if [ "$BEAT" -gt 0 ] && [ $((tick % BEAT)) -eq 0 ]; then monitor "info status" >/dev/null; fi
+  [ $((tick % 5)) -eq 0 ] || continue
   size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
   if [ "$size" != "$last" ]; then last=$size; quiet=0; else quiet=$((quiet + 5)); fi
-  if [ "$NUDGE" -gt 0 ] && [ "$quiet" -gt 0 ] && [ $((quiet % NUDGE)) -eq 0 ]; then
-    echo "run-nested.sh: no output from the nested host for ${quiet}s; nudging its vCPU through the monitor:" >&2
-    monitor "info registers" | grep -a 'RIP=' >&2
-  fi
   if [ "$STALL" -gt 0 ] && [ "$quiet" -ge "$STALL" ]; then
-    echo "run-nested.sh: no output from the nested host for ${STALL}s: it stalled; stopping it" | tee -a "$LOG" >&2
+    echo "run-nested.sh: no output from the nested host for ${STALL}s: it is stuck; stopping it (its CPU: $(monitor "info registers" | grep -a -o 'RIP=[0-9a-f]*.*HLT=[01]'))" | tee -a "$LOG" >&2
     pkill -f -- "-name $NAME" || true
     break
   fi
