@@ -3,6 +3,7 @@
  * nested guest (run-nested.sh sets VIREO_KVM_NESTED=1) an unusable KVM is a failure;
  * anywhere else the tests are skipped and the reason is part of the suite's name.
  */
+import { existsSync } from 'node:fs';
 import { probeKvm } from '../../../emulator/cpu/kvm/kvm-probe.js';
 import { hostPageOffset } from '../../../emulator/cpu/kvm/kvm-sys.js';
 
@@ -13,6 +14,8 @@ export const nested = process.env.VIREO_KVM_NESTED === '1';
 export const kvmUsable = probe.usable;
 /** A suite-name suffix that says why the suite is skipped. */
 export const kvmSkipNote = probe.usable ? '' : ` (skipped: ${probe.reason}; run test/kvm/run-nested.sh)`;
+/** This host's /dev/kvm is PVM (kvm_pvm): it emulates 16/32-bit guest code in the host kernel, x87 and SSE not included. */
+export const pvm = existsSync('/sys/module/kvm_pvm');
 /** The probe's reason, for the nested-guest failure message. */
 export const kvmReason = probe.usable ? '' : probe.reason;
 

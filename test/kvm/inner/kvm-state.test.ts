@@ -5,14 +5,15 @@
  * again must report the same values: without the general registers, the FPU/XSAVE state or
  * the MSRs in the snapshot the second report differs. Also through the JSON form, and with
  * the in-kernel irqchip (its local APIC is part of the snapshot). Runs only where /dev/kvm
- * works (test/kvm/run-nested.sh).
+ * works and is not PVM, whose in-kernel emulation of real-mode code has no x87
+ * (test/kvm/run-nested.sh).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CpuExit, type VmOps } from '../../../emulator/cpu/backend.js';
 import { KvmCpu } from '../../../emulator/cpu/kvm/kvm-backend.js';
 import { decodeKvmCpuState, encodeKvmCpuState } from '../../../emulator/cpu/kvm/kvm-state.js';
 import type { FlatRange } from '../../../emulator/memory/address-space.js';
-import { alignedBytes, kvmSkipNote, kvmUsable } from './kvm-env.js';
+import { alignedBytes, kvmSkipNote, kvmUsable, pvm } from './kvm-env.js';
 
 const GUEST = [
   0x66, 0xb8, 0x78, 0x56, 0x34, 0x12, //  mov eax, 0x12345678
@@ -45,12 +46,12 @@ const GUEST = [
 ];
 const CHECKPOINT_EIP = 0x1000 + GUEST.indexOf(0xe6) + 2;
 
-describe(`KvmCpu: vCPU state snapshots${kvmSkipNote}`, () => {
+describe(`KvmCpu: vCPU state snapshots${kvmSkipNote || (pvm ? ' (skipped: PVM /dev/kvm cannot run real-mode x87 code)' : '')}`, () => {
   let cpu: KvmCpu | undefined;
   afterEach(() => { cpu?.close(); cpu = undefined; });
 
   for (const irqchip of ['userspace', 'kernel'] as const) {
-    it.skipIf(!kvmUsable)(`save at a checkpoint, run on, load, and the guest reports the same again (${irqchip} irqchip)`, () => {
+    it.skipIf(!kvmUsable || pvm)(`save at a checkpoint, run on, load, and the guest reports the same again (${irqchip} irqchip)`, () => {
       const size = 0x10000;
       const u8 = alignedBytes(size);
       u8.set(GUEST, 0x1000);

@@ -6,14 +6,11 @@
  * 15.5.1) and VM entry (Intel SDM vol. 3C, 26.3.1.2) reject but KVM_SET_SREGS accepts.
  * In test/kvm/last/ with the triple fault: an entry failure may upset the nested KVM.
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KvmCpu } from '../../../emulator/cpu/kvm/kvm-backend.js';
 import { Layout } from '../../../emulator/cpu/kvm/kvm-sys.js';
 import { boot, tinyBios } from '../inner/kvm-machine.js';
-import { kvmSkipNote, kvmUsable } from '../inner/kvm-env.js';
-
-const pvm = existsSync('/sys/module/kvm_pvm');
+import { kvmSkipNote, kvmUsable, pvm } from '../inner/kvm-env.js';
 
 describe(`PcMachine on KVM: entry failure${kvmSkipNote}`, () => {
   it.skipIf(!kvmUsable || pvm)('an invalid guest state stops the machine with a readable KVM_EXIT_FAIL_ENTRY error', async () => {
