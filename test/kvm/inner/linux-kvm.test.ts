@@ -23,7 +23,7 @@ import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 const tools = linuxGuestToolsAvailable();
 const pvm = existsSync('/sys/module/kvm_pvm');
-const skip = process.env['VIREO_KVM_LINUX'] !== '1' ? 'the Linux boots under KVM run with VIREO_KVM_LINUX=1'
+const skip = process.env['VIREO_KVM_LINUX'] !== '1' ? 'the Linux boots under KVM run in test/kvm/run-nested.sh unless VIREO_KVM_LINUX=0'
   : !kvmUsable ? 'KVM unusable'
   : pvm ? 'this host\'s /dev/kvm is PVM (kvm_pvm), which emulates 32-bit guest code in the kernel'
     : !tools.ok ? tools.reason : vireoCliUnavailable();
