@@ -45,6 +45,19 @@ export function boot(bios: Uint8Array, onDebug?: (text: string, m: PcMachine) =>
   return { machine, debug: () => debug, logs, done: machine.run() };
 }
 
+/**
+ * Waits for a booted machine's run to end, stopping it after `failsafeMs` (a failsafe only,
+ * no timing assertion: nested KVM on TCG needs seconds to minutes).
+ */
+export async function runToEnd(b: Booted, failsafeMs: number): Promise<StopReason> {
+  const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), failsafeMs);
+  try {
+    return await b.done;
+  } finally {
+    clearTimeout(failsafe);
+  }
+}
+
 /** A 128 KiB BIOS image whose code at F000:0000 is `code`, with `jmp F000:0000` at the reset vector. */
 export function tinyBios(code: number[]): Uint8Array {
   const rom = new Uint8Array(128 * 1024).fill(0xf4);

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BIOS, boot, tinyBios } from './kvm-machine.js';
+import { BIOS, boot, runToEnd, tinyBios } from './kvm-machine.js';
 import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
@@ -19,10 +19,7 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
     });
     const picBefore = JSON.stringify(b.machine.board.pic.saveState());
     const ioapicBefore = JSON.stringify(b.machine.board.ioapic.saveState());
-    // Failsafe only (no timing assertion): nested KVM on TCG needs seconds to minutes.
-    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 400_000);
-    const reason = await b.done;
-    clearTimeout(failsafe);
+    const reason = await runToEnd(b, 400_000);
     console.log(`SeaBIOS on KVM (kernel irqchip): ${JSON.stringify(reason)}\n--- debugcon tail ---\n${b.debug().slice(-800)}\n--- log ---\n${b.logs.join('\n')}`);
     expect(reason).toEqual({ kind: 'requested', detail: 'reached No bootable device' });
     expect(b.debug()).toContain('SeaBIOS');
@@ -72,9 +69,7 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
       0xf4,
     ];
     const b = boot(tinyBios(code));
-    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
-    const reason = await b.done;
-    clearTimeout(failsafe);
+    const reason = await runToEnd(b, 60_000);
     expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });
   }, 90_000);
 
@@ -107,18 +102,14 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
     ];
     expect(code.indexOf(0x66, 0x30)).toBe(0x36);
     const b = boot(tinyBios(code));
-    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
-    const reason = await b.done;
-    clearTimeout(failsafe);
+    const reason = await runToEnd(b, 60_000);
     expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });
   }, 90_000);
 
   it.skipIf(!kvmUsable)('code KVM cannot run (fetched from MMIO) stops the machine with a readable error', async () => {
     const bios = tinyBios([0xea, 0x00, 0x00, 0x00, 0xa0]); // jmp far A000:0000 (the VGA window: MMIO)
     const b = boot(bios);
-    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
-    const reason = await b.done;
-    clearTimeout(failsafe);
+    const reason = await runToEnd(b, 60_000);
     console.log(`code in MMIO: ${JSON.stringify(reason)}`);
     expect(reason.kind).toBe('error');
     expect(reason.kind === 'error' ? reason.message : '').toMatch(/^KVM_EXIT_INTERNAL_ERROR suberror 1: EMULATION .* at a000:00000000$/);

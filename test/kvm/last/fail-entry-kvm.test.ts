@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { KvmCpu } from '../../../emulator/cpu/kvm/kvm-backend.js';
 import { Layout } from '../../../emulator/cpu/kvm/kvm-sys.js';
-import { boot, tinyBios } from '../inner/kvm-machine.js';
+import { boot, runToEnd, tinyBios } from '../inner/kvm-machine.js';
 import { kvmSkipNote, kvmUsable, pvm } from '../inner/kvm-env.js';
 
 describe(`PcMachine on KVM: entry failure${kvmSkipNote}`, () => {
@@ -33,10 +33,8 @@ describe(`PcMachine on KVM: entry failure${kvmSkipNote}`, () => {
     sregs.setUint8(cs + Layout.segment.l, 1);
     sregs.setUint8(cs + Layout.segment.db, 1); //              L and D together: reserved in 64-bit mode
     cpu.loadCpuState({ ...state, sregs: new Uint8Array(sregs.buffer) });
-    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
     b.machine.resume();
-    const reason = await b.done;
-    clearTimeout(failsafe);
+    const reason = await runToEnd(b, 60_000);
     console.log(`entry failure: ${JSON.stringify(reason)}\n${b.logs.join('\n')}`);
     expect(reason.kind).toBe('error');
     expect(reason.kind === 'error' ? reason.message : '').toMatch(/^KVM_EXIT_FAIL_ENTRY: (SVM VMEXIT_INVALID|VMX entry failure, exit reason 33)/);

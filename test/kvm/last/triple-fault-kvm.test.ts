@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { boot, tinyBios } from '../inner/kvm-machine.js';
+import { boot, runToEnd, tinyBios } from '../inner/kvm-machine.js';
 import { kvmSkipNote, kvmUsable } from '../inner/kvm-env.js';
 
 const pvm = existsSync('/sys/module/kvm_pvm');
@@ -24,9 +24,7 @@ describe(`PcMachine on KVM: triple fault${kvmSkipNote}`, () => {
     const bios = tinyBios(code);
     bios.fill(0, 0x10030, 0x10036); // IDTR image at F000:0030: limit 0, base 0
     const b = boot(bios);
-    const failsafe = setTimeout(() => b.machine.stop({ kind: 'requested', detail: 'failsafe timeout' }), 60_000);
-    const reason = await b.done;
-    clearTimeout(failsafe);
+    const reason = await runToEnd(b, 60_000);
     console.log(`triple fault: ${JSON.stringify(reason)}`);
     expect(reason.kind).toBe('error');
     const message = reason.kind === 'error' ? reason.message : '';
