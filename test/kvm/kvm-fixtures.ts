@@ -45,8 +45,8 @@ export function prepareKvmFixtures(repo: string): Record<string, string> {
     const run = spawnSync(process.execPath, [path.join(repo, 'bin', 'vireo.js'), 'run', '--backend', 'interp', '--cdrom', iso,
       '--serial', 'stdio', '--memory', '256M', '--timeout', '1200'], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, VIREO_DEBUG: '' } });
     if (run.status !== 0) return { ...out, interpReference: `not built: the interpreter run ended with status ${run.status}: ${run.stderr.slice(-500)}` };
-    writeFileSync(`${ref}.tmp`, run.stdout, 'latin1');
-    renameSync(`${ref}.tmp`, ref);
+    writeFileSync(`${ref}.${process.pid}.tmp`, run.stdout, 'latin1');
+    renameSync(`${ref}.${process.pid}.tmp`, ref);
   }
   return { ...out, interpReference: ref };
 }

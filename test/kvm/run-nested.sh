@@ -41,9 +41,15 @@ DIST="$REPO/dist/main/cli/vireo.js"
 # VIREO_KVM_LINUX=0; their fixtures are built only then.
 LINUX=${VIREO_KVM_LINUX:-1}
 [ "$LINUX" = 1 ] || echo "run-nested.sh: the Linux boots under KVM are skipped (VIREO_KVM_LINUX=0)" >&2
-[ "$LINUX" != 1 ] || (cd "$REPO" && npx esbuild test/kvm/kvm-fixtures.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$OUT/kvm-fixtures.mjs" \
-  && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO" >&2) || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
-FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_KVM_LINUX=$LINUX VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} HOME=/run TMPDIR=/run && $CMD"
+REF=
+if [ "$LINUX" = 1 ]; then
+  FIXJSON=$(cd "$REPO" && npx esbuild test/kvm/kvm-fixtures.ts --bundle --platform=node --format=esm --log-level=warning --outfile="$OUT/kvm-fixtures.mjs" \
+    && VIREO_CACHE="$FIXTURES" node "$OUT/kvm-fixtures.mjs" "$REPO") || { echo "run-nested.sh: could not prepare the fixtures" >&2; exit 1; }
+  echo "$FIXJSON" >&2
+  # The reference recorded for this checkout's commit now (the tests must not look up a newer one).
+  REF=$(printf '%s' "$FIXJSON" | sed -n 's/.*"interpReference":"\(\/[^"]*\)".*/\1/p')
+fi
+FULL="cd $REPO && export VIREO_KVM_NESTED=1 VIREO_KVM_LINUX=$LINUX VIREO_CACHE=$FIXTURES VIREO_KVM_REFERENCE=${VIREO_KVM_REFERENCE:-1} VIREO_KVM_REF_FILE=$REF HOME=/run TMPDIR=/run && $CMD"
 LOG=${LOG:-$OUT/run-$(date +%s).log}
 # The QEMU monitor on a unix socket (MONITOR, or a private temporary one): the watchdog uses it.
 MONDIR=$(mktemp -d)
