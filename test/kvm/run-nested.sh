@@ -65,21 +65,24 @@ PY
 }
 echo "run-nested.sh: $CMD (log $LOG)" >&2
 if [ "$LINUX" = 1 ]; then DEFAULT_TIMEOUT=1500; else DEFAULT_TIMEOUT=600; fi
-# The nested test host is not fully reliable: in about one run in ten to thirty the guest's
-# progress stops for minutes. Caught twice with the nested vCPU idle (also with idle=poll)
-# until a QEMU monitor command arrived, after which the run went on and passed; caught twice
-# with the nested host busy in KVM_RUN while the guest's serial output stood still. Not
-# understood yet (see README). So a heartbeat: every HEARTBEAT_S seconds (default 5; 0: off)
-# a harmless monitor command (`info status`) reaches QEMU's main loop. And a watchdog: inside
-# the guest vitest redraws its status every second, so a log silent for STALL_S seconds
-# (default 180; 0: off) means the run is stuck; it is stopped instead of waiting for TIMEOUT.
+# The nested test host is not fully reliable: in about one run in ten to thirty its timer
+# interrupts stop for a minute or more ("watchdog: BUG: soft lockup - CPU#0 stuck for 99s!
+# [node]" once they resume; the guest's BIOS timeouts expire meanwhile). Caught four times,
+# with the nested vCPU idle in HLT (also with idle=poll) and with it busy running the guest in
+# KVM_RUN. It went on each time right after a key press sent through the QEMU monitor; monitor
+# commands alone (`info status`, `info registers` every 5 s) did not prevent it. So the nested
+# kernel takes its timer from the HPET through the IOAPIC instead of the local APIC timer
+# (nolapic_timer), and a heartbeat presses Shift (no character) through the monitor every
+# HEARTBEAT_S seconds (default 5; 0: off): an external interrupt. And a watchdog: inside the
+# guest vitest redraws its status every second, so a log silent for STALL_S seconds (default
+# 180; 0: off) means the run is stuck; it is stopped instead of waiting for TIMEOUT.
 NAME="vireo-kvm-nested-$$"
 STALL=${STALL_S:-180}
 BEAT=${HEARTBEAT_S:-5}
 timeout "${TIMEOUT:-$DEFAULT_TIMEOUT}" qemu-system-x86_64 -name "$NAME" \
   -accel tcg,thread=multi -machine q35 -cpu max -smp 1 -m "${MEM:-512}" \
   -kernel "$OUT/vmlinux" -initrd "$OUT/initrd.cpio.gz" \
-  -append "console=ttyS0 quiet loglevel=4 panic=-1 sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
+  -append "console=ttyS0 quiet loglevel=4 panic=-1 nolapic_timer sysrq_always_enabled rootfstype=ramfs vireo.cmd=${FULL// /@}" \
   -nographic -no-reboot -serial mon:stdio -monitor "unix:$MONITOR,server,nowait" -nic none \
   -virtfs "local,path=/,mount_tag=host,security_model=none,multidevs=remap,id=host,readonly=on" \
   2>&1 | tee "$LOG" &
@@ -88,7 +91,7 @@ last=-1; quiet=0; tick=0
 while kill -0 "$TEE" 2>/dev/null; do
   sleep 1
   tick=$((tick + 1))
-  if [ "$BEAT" -gt 0 ] && [ $((tick % BEAT)) -eq 0 ]; then monitor "info status" >/dev/null; fi
+  if [ "$BEAT" -gt 0 ] && [ $((tick % BEAT)) -eq 0 ]; then monitor "sendkey shift" >/dev/null; fi
   [ $((tick % 5)) -eq 0 ] || continue
   size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
   if [ "$size" != "$last" ]; then last=$size; quiet=0; else quiet=$((quiet + 5)); fi
