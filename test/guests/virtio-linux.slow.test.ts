@@ -12,14 +12,13 @@
  * A Linux boot on the interpreter takes minutes: only in `npm run test:slow` (VIREO_SLOW=1).
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../fixtures/linux-guest.js';
 import { VIRTIO_GUEST_MODULES, VIRTIO_GUEST_SCRIPT, writeVirtioDataDisk } from '../fixtures/virtio-guest.js';
-import { agentPeer, guestLine as line, netFindings, startPageServer, type PageServer } from '../fixtures/virtio-host.js';
+import { agentPeer, expectVirtioFindings, startPageServer, type PageServer } from '../fixtures/virtio-host.js';
 import { REPO_ROOT, runVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
 
 const tools = linuxGuestToolsAvailable();
@@ -65,51 +64,6 @@ describe.skipIf(skip !== '')(`virtio devices seen by a Linux guest${skip ? ` (sk
     expect(stderr).toBe('');
     expect(status).toBe(0);
 
-    // Platform (ACPI tables from fw_cfg, IOAPIC, HPET) in the same boot's dmesg.
-    const dmesg = out.slice(out.indexOf('DMESG-BEGIN'), out.indexOf('DMESG-END'));
-    expect(dmesg).toMatch(/ACPI: RSDP 0x[0-9A-F]+ 0000(14|24) \(v0[02] /);
-    for (const table of ['FACP', 'DSDT', 'APIC', 'HPET']) expect(dmesg).toMatch(new RegExp(`ACPI: ${table} 0x[0-9A-F]+ [0-9A-F]+ \\(v0\\d VIREO  VIREOPC `));
-    expect(dmesg).toMatch(/ACPI: HPET id: 0x[0-9a-f]+ base: 0xfed00000/);
-    expect(dmesg).toMatch(/IOAPIC\[0\]: apic_id \d+, version \d+, address 0xfec00000, GSI 0-23/);
-    expect(dmesg).toMatch(/hpet0: at MMIO 0xfed00000/);
-    expect(dmesg).toMatch(/virtio_blk virtio\d+: \[vda\]/);
-
-    // virtio-blk: the first MiB as the host wrote it; the guest's MiB in the image file.
-    expect(line(out, 'BLOCK vda')).toMatch(/^16384\b/); // 8 MiB in 512-byte sectors
-    expect(line(out, 'VDA-READ')).toBe(`${firstMibSha}  -`);
-    const written = line(out, 'VDA-WRITTEN').split(' ')[0]!;
-    expect(written).toMatch(/^[0-9a-f]{64}$/);
-    expect(out).toContain('VDA-WRITE-OK');
-    expect(line(out, 'VDA-REREAD').split(' ')[0]).toBe(written);
-    const image = readFileSync(disk);
-    expect(createHash('sha256').update(image.subarray(1024 * 1024, 2 * 1024 * 1024)).digest('hex')).toBe(written);
-
-    // virtio-scsi: the disk is sd*, with QEMU's identity, and reads as the host wrote it.
-    expect(line(out, 'BLOCK sda')).toMatch(/^8192 QEMU\s+QEMU HARDDISK/);
-    expect(line(out, 'SDA-READ')).toBe(`${scsiSha}  -`);
-    expect(dmesg).toMatch(/scsi host\d+: Virtio SCSI HBA/);
-
-    // virtio-input: the tablet is an input device.
-    expect(line(out, 'INPUT')).toContain('"QEMU Virtio Tablet"');
-
-    // virtio-rng behind /dev/hwrng.
-    expect(line(out, 'RNG-CURRENT')).toMatch(/^virtio_rng\.\d+$/);
-    expect(line(out, 'RNG-BYTES')).toMatch(/^4096 [0-9a-f]{64}/);
-
-    // virtio-serial: the named port exists and bytes pass both ways.
-    expect(out).toMatch(/^VPORT vport\d+p1 org\.qemu\.guest_agent\.0/m);
-    expect(agent.got()).toContain('ping-from-guest\n');
-    expect(line(out, 'AGENT-GOT')).toBe('pong-from-host');
-
-    // virtio-balloon: 96 MiB inflated out of MemTotal.
-    const memTotalKib = Number(line(out, 'MEMTOTAL'));
-    expect(memTotalKib).toBeGreaterThan(100_000);
-    expect(memTotalKib).toBeLessThan((BALLOON_MIB + 8) * 1024);
-
-    // virtio-net through passt: a lease, then the host's 127.0.0.1 server via the gateway.
-    const net = netFindings(out);
-    expect(net.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
-    expect(net.lease).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+ gateway \d+\.\d+\.\d+\.\d+$/);
-    expect(net.wget).toContain(page);
+    expectVirtioFindings(out, { dataDisk: disk, firstMibSha, scsiSha, page, agentGot: agent.got(), balloonMib: BALLOON_MIB });
   }, (TIMEOUT_S + 120) * 1000);
 });

@@ -10,14 +10,13 @@
  * (test/kvm/kvm-fixtures.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../../fixtures/linux-guest.js';
 import { VIRTIO_GUEST_MODULES, VIRTIO_GUEST_SCRIPT, writeVirtioDataDisk } from '../../fixtures/virtio-guest.js';
-import { agentPeer, guestLine as line, netFindings, startPageServer, type PageServer } from '../../fixtures/virtio-host.js';
+import { agentPeer, expectVirtioFindings, startPageServer, type PageServer } from '../../fixtures/virtio-host.js';
 import { runVireo, vireoCliUnavailable } from '../../support/vireo-cli.js';
 import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
@@ -60,25 +59,6 @@ describe.skipIf(skip !== '')(`virtio devices under KVM${kvmSkipNote || (skip ? `
     expect(out).toContain(BOOT_MARKER);
     expect(out).toContain('VIRTIO-SCRIPT-DONE');
     expect(status).toBe(0);
-    const dmesg = out.slice(out.indexOf('DMESG-BEGIN'), out.indexOf('DMESG-END'));
-    expect(dmesg).toMatch(/IOAPIC\[0\]: apic_id \d+, version \d+, address 0xfec00000, GSI 0-23/);
-    expect(dmesg).toMatch(/virtio_blk virtio\d+: \[vda\]/);
-    expect(line(out, 'VDA-READ')).toBe(`${firstMibSha}  -`);
-    const written = line(out, 'VDA-WRITTEN').split(' ')[0]!;
-    expect(out).toContain('VDA-WRITE-OK');
-    expect(line(out, 'VDA-REREAD').split(' ')[0]).toBe(written);
-    expect(createHash('sha256').update(readFileSync(disk).subarray(1024 * 1024, 2 * 1024 * 1024)).digest('hex')).toBe(written);
-    expect(line(out, 'SDA-READ')).toBe(`${scsiSha}  -`);
-    expect(line(out, 'INPUT')).toContain('"QEMU Virtio Tablet"');
-    expect(line(out, 'RNG-BYTES')).toMatch(/^4096 [0-9a-f]{64}/);
-    expect(agent.got()).toContain('ping-from-guest\n');
-    expect(line(out, 'AGENT-GOT')).toBe('pong-from-host');
-    const memTotalKib = Number(line(out, 'MEMTOTAL'));
-    expect(memTotalKib).toBeGreaterThan(100_000);
-    expect(memTotalKib).toBeLessThan((BALLOON_MIB + 8) * 1024);
-    const net = netFindings(out);
-    expect(net.mac).toMatch(/^52:54:00(:[0-9a-f]{2}){3}$/);
-    expect(net.lease).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+ gateway \d+\.\d+\.\d+\.\d+$/);
-    expect(net.wget).toContain(server.page);
+    expectVirtioFindings(out, { dataDisk: disk, firstMibSha, scsiSha, page: server.page, agentGot: agent.got(), balloonMib: BALLOON_MIB });
   }, 500_000);
 });
