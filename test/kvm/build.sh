@@ -1,8 +1,8 @@
 #!/bin/bash
 # test/kvm/build.sh: builds the nested-KVM test guest (adapted from the reference recipe in
-# /work/shared/tools/kvm-nested): Debian's kernel with kvm/kvm-amd and virtio-9p modules,
-# (and dummy, for a network interface passt can use) and a busybox initramfs whose /init loads them and runs a command chrooted into the
-# host's root (shared read-only over 9p). Nothing is written to the repository: output goes
+# /work/shared/tools/kvm-nested): Debian's kernel with kvm/kvm-amd and virtio-9p modules
+# (and dummy, for a network interface passt can use), and a busybox initramfs whose /init
+# loads them and runs a command with the host's root (shared read-only over 9p) as its root. Nothing is written to the repository: output goes
 # to ${VIREO_KVM_CACHE:-~/.cache/vireo/kvm-nested}. Idempotent; ~30 s and ~70 MB download
 # the first time.
 #
