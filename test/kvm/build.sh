@@ -2,9 +2,10 @@
 # test/kvm/build.sh: builds the nested-KVM test guest (adapted from the reference recipe in
 # /work/shared/tools/kvm-nested): Debian's kernel with kvm/kvm-amd and virtio-9p modules
 # (and dummy, for a network interface passt can use), and a busybox initramfs whose /init
-# loads them and runs a command with the host's root (shared read-only over 9p) as its root. Nothing is written to the repository: output goes
-# to ${VIREO_KVM_CACHE:-~/.cache/vireo/kvm-nested}. Idempotent; ~30 s and ~70 MB download
-# the first time.
+# loads them and runs a command with the host's root (shared read-only over 9p) as its
+# root. Nothing is written to the repository: output goes to
+# ${VIREO_KVM_CACHE:-~/.cache/vireo/kvm-nested}. Idempotent; ~30 s and ~70 MB download the
+# first time.
 #
 # Needs (Debian 12): qemu-system-x86 busybox-static cpio kmod python3 (and apt-get download).
 set -euo pipefail
