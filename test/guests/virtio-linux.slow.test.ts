@@ -11,20 +11,18 @@
  *
  * A Linux boot on the interpreter takes minutes: only in `npm run test:slow` (VIREO_SLOW=1).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../fixtures/linux-guest.js';
 import { VIRTIO_GUEST_MODULES, VIRTIO_GUEST_SCRIPT, writeVirtioDataDisk } from '../fixtures/virtio-guest.js';
-import { agentPeer, expectVirtioFindings, startPageServer, type PageServer } from '../fixtures/virtio-host.js';
+import { agentPeer, expectVirtioFindings, passtMissing, startPageServer, type PageServer } from '../fixtures/virtio-host.js';
 import { REPO_ROOT, runVireo, vireoCliUnavailable } from '../support/vireo-cli.js';
 
 const tools = linuxGuestToolsAvailable();
-const passt = spawnSync('sh', ['-c', 'command -v passt'], { stdio: 'ignore' }).status === 0;
 const skip = process.env['VIREO_SLOW'] !== '1' ? 'set VIREO_SLOW=1 (npm run test:slow)'
-  : !tools.ok ? tools.reason : vireoCliUnavailable() || (passt ? '' : 'passt is not installed (run scripts/setup.sh)');
+  : !tools.ok ? tools.reason : vireoCliUnavailable() || passtMissing();
 
 const TIMEOUT_S = 1800;
 const MEMORY_MIB = 256;

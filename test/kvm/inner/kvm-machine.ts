@@ -58,6 +58,25 @@ export async function runToEnd(b: Booted, failsafeMs: number): Promise<StopReaso
   }
 }
 
+/**
+ * Real-mode code for a test across a guest-requested reset: on the first boot (RAM byte
+ * 0x500 still 0) it marks 0x500, runs `beforeReset` and hard-resets through port 0xCF9; after
+ * the reset, RAM kept, it runs `afterReset`.
+ */
+export function acrossReset(beforeReset: readonly number[], afterReset: readonly number[]): number[] {
+  const mark = [0xc6, 0x06, 0x00, 0x05, 0x01]; //   mov byte [0x500], 1
+  const reset = [0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee]; // mov dx, 0xcf9; mov al, 6; out dx, al (hard reset)
+  const first = [...mark, ...beforeReset, ...reset];
+  if (first.length > 127) throw new Error('acrossReset: the first-boot part is too long for a short jump');
+  return [
+    0xfa, 0x31, 0xc0, 0x8e, 0xd8, //                 cli; xor ax, ax; mov ds, ax
+    0x80, 0x3e, 0x00, 0x05, 0x00, //                 cmp byte [0x500], 0
+    0x75, first.length, //                           jne (after the reset)
+    ...first,
+    ...afterReset,
+  ];
+}
+
 /** A 128 KiB BIOS image whose code at F000:0000 is `code`, with `jmp F000:0000` at the reset vector. */
 export function tinyBios(code: number[]): Uint8Array {
   const rom = new Uint8Array(128 * 1024).fill(0xf4);

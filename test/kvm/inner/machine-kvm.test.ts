@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BIOS, boot, runToEnd, tinyBios } from './kvm-machine.js';
+import { BIOS, acrossReset, boot, runToEnd, tinyBios } from './kvm-machine.js';
 import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
@@ -57,28 +57,19 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
   }, 120_000);
 
   it.skipIf(!kvmUsable)('a reset the guest asks for (port 0xCF9) restarts it at the reset vector with fresh in-kernel state', async () => {
-    const code = [
-      0xfa, 0x31, 0xc0, 0x8e, 0xd8, //             cli; xor ax, ax; mov ds, ax
-      0x80, 0x3e, 0x00, 0x05, 0x00, //             cmp byte [0x500], 0
-      0x75, 0x0f, //                               jne second (+15)
-      0xc6, 0x06, 0x00, 0x05, 0x01, //             mov byte [0x500], 1
+    const code = acrossReset([
       0xb0, 0x11, 0xe6, 0x20, //                   ICW1 to the (in-kernel) 8259: it must be reset afterwards
-      0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, //       mov dx, 0xcf9; mov al, 6; out dx, al (hard reset)
-      // second: (offset 0x1b)
+    ], [
       0xb0, 0x2a, 0xe6, 0xf4, //                   mov al, 42; out 0xf4, al (isa-debug-exit)
       0xf4,
-    ];
+    ]);
     const b = boot(tinyBios(code));
     const reason = await runToEnd(b, 60_000);
     expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });
   }, 90_000);
 
   it.skipIf(!kvmUsable)('a reset puts the MSRs back to power-on values (kvm-clock off, SYSENTER_CS 0)', async () => {
-    const code = [
-      0xfa, 0x31, 0xc0, 0x8e, 0xd8, //             cli; xor ax, ax; mov ds, ax
-      0x80, 0x3e, 0x00, 0x05, 0x00, //             cmp byte [0x500], 0
-      0x75, 0x2a, //                               jne second (+42)
-      0xc6, 0x06, 0x00, 0x05, 0x01, //             mov byte [0x500], 1
+    const code = acrossReset([
       0x66, 0xb9, 0x74, 0x01, 0x00, 0x00, //       mov ecx, 0x174 (IA32_SYSENTER_CS)
       0x66, 0xb8, 0x34, 0x12, 0x00, 0x00, //       mov eax, 0x1234
       0x66, 0x31, 0xd2, //                         xor edx, edx
@@ -86,8 +77,7 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
       0x66, 0xb9, 0x01, 0x4d, 0x56, 0x4b, //       mov ecx, 0x4b564d01 (MSR_KVM_SYSTEM_TIME_NEW)
       0x66, 0xb8, 0x01, 0x60, 0x00, 0x00, //       mov eax, 0x6001 (kvm-clock on, at 0x6000)
       0x0f, 0x30, //                               wrmsr
-      0xba, 0xf9, 0x0c, 0xb0, 0x06, 0xee, //       mov dx, 0xcf9; mov al, 6; out dx, al (hard reset)
-      // second: (offset 0x36)
+    ], [
       0x66, 0xb9, 0x74, 0x01, 0x00, 0x00, //       mov ecx, 0x174
       0x0f, 0x32, //                               rdmsr
       0x66, 0x89, 0xc3, //                         mov ebx, eax
@@ -99,8 +89,7 @@ describe(`PcMachine on KVM with the in-kernel irqchip${kvmSkipNote}`, () => {
       0x74, 0x02, //                               jz +2
       0xb0, 0x2b, //                               mov al, 43 (an MSR survived the reset)
       0xe6, 0xf4, 0xf4, //                         out 0xf4, al (isa-debug-exit); hlt
-    ];
-    expect(code.indexOf(0x66, 0x30)).toBe(0x36);
+    ]);
     const b = boot(tinyBios(code));
     const reason = await runToEnd(b, 60_000);
     expect(reason).toEqual({ kind: 'debug-exit', code: (42 << 1) | 1 });

@@ -9,23 +9,21 @@
  * is not PVM (test/kvm/run-nested.sh), with the ISO built on the host beforehand
  * (test/kvm/kvm-fixtures.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BOOT_MARKER, buildLinuxTestIso, linuxGuestToolsAvailable } from '../../fixtures/linux-guest.js';
 import { VIRTIO_GUEST_MODULES, VIRTIO_GUEST_SCRIPT, writeVirtioDataDisk } from '../../fixtures/virtio-guest.js';
-import { agentPeer, expectVirtioFindings, startPageServer, type PageServer } from '../../fixtures/virtio-host.js';
+import { agentPeer, expectVirtioFindings, passtMissing, startPageServer, type PageServer } from '../../fixtures/virtio-host.js';
 import { runVireo, vireoCliUnavailable } from '../../support/vireo-cli.js';
 import { kvmSkipNote, kvmUsable } from './kvm-env.js';
 
 const tools = linuxGuestToolsAvailable();
-const passt = spawnSync('sh', ['-c', 'command -v passt'], { stdio: 'ignore' }).status === 0;
 const skip = process.env['VIREO_KVM_LINUX'] !== '1' ? 'the Linux boots under KVM run in test/kvm/run-nested.sh unless VIREO_KVM_LINUX=0'
   : !kvmUsable ? 'KVM unusable'
   : existsSync('/sys/module/kvm_pvm') ? 'this host\'s /dev/kvm is PVM (kvm_pvm), which emulates 32-bit guest code in the kernel'
-    : !tools.ok ? tools.reason : vireoCliUnavailable() || (passt ? '' : 'passt is not installed (run scripts/setup.sh)');
+    : !tools.ok ? tools.reason : vireoCliUnavailable() || passtMissing();
 const BALLOON_MIB = 160;
 
 const dirs: string[] = [];
